@@ -1,0 +1,39 @@
+# The platform on one machine. A newcomer needs two commands: `make up` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PYTHONWARNINGS := ignore::Warning:nameko.cli.commands,ignore::Warning:nameko.containers,ignore::Warning:nameko.messaging,ignore::Warning:nameko.extensions
+PACKAGES := -e ./common -e ./services/issuance -e ./services/redemption -e ./services/attendance \
+            -e ./services/settlement -e ./services/statistics -e ./gateway -e ./sdk/python
+
+.PHONY: up down status test demo install clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(PACKAGES)
+	touch $@
+
+install: $(BIN)/.installed
+
+## Start every service and the gateway in the background (databases, migrations, queues included).
+up: install
+	$(BIN)/python scripts/launcher.py up
+
+## Stop what `make up` started.
+down:
+	$(BIN)/python scripts/launcher.py down
+
+status:
+	$(BIN)/python scripts/launcher.py status
+
+## The whole suite: unit tests, then the platform tests against a platform of its own.
+test: install
+	$(BIN)/python -m pytest
+
+## Load a realistic province (Hunan, 14 cities) into the running platform.
+demo: install
+	$(BIN)/python scripts/demo.py
+
+clean: down
+	rm -rf $(VENV) .run

@@ -1,0 +1,166 @@
+"""A service's database: sessions that never block eventlet, the unit of work that
+writes events into the outbox in the same transaction as the change, idempotent commands
+(a retried request gets its first response), and the inbox that makes every event
+handler's effect happen once.
+
+In a nameko service::
+
+    db = Database()
+
+    @rpc
+    def claim_voucher(self, *, template_id, person):
+        return self.db.run(operations.claim_voucher, template_id=template_id, person=person)
+
+    @subscribe("issuance", "vouchers_claimed", schema=schemas.VouchersClaimed)
+    def handle_vouchers_claimed(self, event):
+        self.db.consume(event, operations.record_claims)
+"""
+import json
+import logging
+import uuid
+from contextlib import contextmanager
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+from common.correlation import CORRELATION_ID
+from common.errors import Conflict
+from common.events import Event
+from common.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+# Context keys the gateway sets and nameko carries in RPC headers to the service.
+IDEMPOTENCY_KEY = "idempotency_key"
+REQUEST_FINGERPRINT = "request_fingerprint"
+
+_SEQUENCE = text("""
+    INSERT INTO outbox_sequence (aggregate_id, last) VALUES (:aggregate_id, 1)
+    ON CONFLICT (aggregate_id) DO UPDATE SET last = outbox_sequence.last + 1
+    RETURNING last""")
+_OUTBOX = text("""
+    INSERT INTO outbox (event_id, event_type, version, aggregate_id, sequence, occurred_at, payload, correlation_id)
+    VALUES (:event_id, :type, :version, :aggregate_id, :sequence, :occurred_at, CAST(:payload AS jsonb),
+            :correlation_id)""")
+_REQUEST = text("""
+    INSERT INTO requests (request_key, fingerprint) VALUES (:key, :fingerprint)
+    ON CONFLICT DO NOTHING RETURNING request_key""")
+_REQUEST_SEEN = text("SELECT fingerprint, response FROM requests WHERE request_key = :key")
+_REQUEST_DONE = text("UPDATE requests SET response = CAST(:response AS jsonb) WHERE request_key = :key")
+_INBOX = text("""
+    INSERT INTO inbox (event_id, handler) VALUES (:event_id, :handler)
+    ON CONFLICT DO NOTHING RETURNING event_id""")
+
+
+def green_engine(url, **kwargs):
+    """An engine whose psycopg2 connections yield to eventlet while waiting on the server."""
+    if eventlet.patcher.is_monkey_patched("socket"):
+        import psycogreen.eventlet
+        psycogreen.eventlet.patch_psycopg()
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Tx:
+    """One database transaction: ``session`` for the change, ``emit`` for its events."""
+
+    def __init__(self, session, source, correlation_id=None):
+        self.session = session
+        self.source = source
+        self.correlation_id = correlation_id
+        self.emitted = 0
+
+    def emit(self, event_type, *, aggregate_id, payload, version=1):
+        aggregate_id = str(aggregate_id)
+        sequence = self.session.execute(_SEQUENCE, {"aggregate_id": aggregate_id}).scalar_one()
+        event = Event(type=event_type, source=self.source, aggregate_id=aggregate_id,
+                      payload=payload, sequence=sequence, version=version)
+        self.session.execute(_OUTBOX, {**event.to_message(), "payload": json.dumps(payload, default=str),
+                                       "correlation_id": self.correlation_id})
+        self.emitted += 1
+        return event
+
+
+class Store:
+    """What a worker gets: transactions, idempotent commands and inbox-guarded event
+    consumption."""
+
+    def __init__(self, session_factory, source, handler_name, on_commit, request=None, correlation_id=None):
+        self._session_factory = session_factory
+        self._source = source
+        self._handler_name = handler_name
+        self._on_commit = on_commit
+        self._request = request  # (idempotency key, fingerprint) from the caller, if any
+        self._correlation_id = correlation_id
+
+    def run(self, operation, **kwargs):
+        """Run ``operation(tx, **kwargs)`` in a transaction. A command that carries an
+        idempotency key runs once: a retry gets the first result back, recorded in the same
+        transaction as the effect, and the same key with another request is refused."""
+        with self.transaction() as tx:
+            if self._request is None:
+                return operation(tx, **kwargs)
+            key, fingerprint = f"{self._handler_name}:{self._request[0]}", self._request[1]
+            if tx.session.execute(_REQUEST, {"key": key, "fingerprint": fingerprint}).first() is None:
+                seen = tx.session.execute(_REQUEST_SEEN, {"key": key}).one()
+                if seen.fingerprint != fingerprint:
+                    raise Conflict("idempotency_key_reused",
+                                   "This Idempotency-Key was used for a different request; use a new key.")
+                return seen.response
+            result = operation(tx, **kwargs)
+            tx.session.execute(_REQUEST_DONE, {"key": key, "response": json.dumps(result, default=str)})
+            return result
+
+    @contextmanager
+    def transaction(self):
+        with self._session_factory() as session, session.begin():
+            tx = Tx(session, self._source, self._correlation_id)
+            yield tx
+        if tx.emitted:
+            self._on_commit()
+
+    def ping(self):
+        with self._session_factory() as session:
+            session.execute(text("SELECT 1"))
+
+    def consume(self, event, apply):
+        """Apply ``apply(tx, event)`` once per event and handler, however often the event
+        is delivered. Returns False for a duplicate."""
+        with self.transaction() as tx:
+            first = tx.session.execute(_INBOX, {"event_id": uuid.UUID(str(event.event_id)),
+                                                "handler": self._handler_name}).first()
+            if first is None:
+                log.info("duplicate %s %s ignored by %s", event.type, event.event_id, self._handler_name)
+                return False
+            apply(tx, event)
+            return True
+
+
+class Database(DependencyProvider):
+    """The service's own PostgreSQL database (``DATABASE_URL``) and its outbox relay."""
+
+    def setup(self):
+        config = self.container.config
+        self.engine = green_engine(config["DATABASE_URL"], pool_size=int(config.get("DB_POOL_SIZE", 10)),
+                                   max_overflow=int(config.get("DB_MAX_OVERFLOW", 20)))
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.relay = OutboxRelay(self.engine, config["AMQP_URI"], self.container.service_name, config)
+
+    def start(self):
+        self.container.spawn_managed_thread(self.relay.run)
+
+    def stop(self):
+        self.relay.stop()
+        self.engine.dispose()
+
+    def kill(self):
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx):
+        handler = f"{self.container.service_name}.{worker_ctx.entrypoint.method_name}"
+        key = worker_ctx.data.get(IDEMPOTENCY_KEY)
+        request = (key, worker_ctx.data.get(REQUEST_FINGERPRINT)) if key else None
+        return Store(self.session_factory, self.container.service_name, handler, self.relay.wake, request,
+                     worker_ctx.data.get(CORRELATION_ID))
+

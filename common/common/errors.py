@@ -1,0 +1,57 @@
+"""Errors that cross service boundaries with their meaning intact.
+
+Each class is registered with nameko so that an RPC caller gets the same class back
+(``code``, ``message``, ``details``), and the gateway maps the class to an HTTP status
+in one table. Domain code raises these with a machine-readable ``code``.
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+class DomainError(Exception):
+    status = 400
+
+    def __init__(self, code, message, details=None):
+        super().__init__(code, message, details)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def __str__(self):
+        return f"{self.code}: {self.message}"
+
+    def as_dict(self):
+        return {"error": self.code, "message": self.message, "details": self.details}
+
+
+@deserialize_to_instance
+class InvalidInput(DomainError):
+    """The request is malformed or a value is out of range (400)."""
+    status = 400
+
+
+@deserialize_to_instance
+class Forbidden(DomainError):
+    """The caller's role or region does not allow this (403)."""
+    status = 403
+
+
+@deserialize_to_instance
+class NotFound(DomainError):
+    """A referenced object does not exist, or not for this caller (404)."""
+    status = 404
+
+
+@deserialize_to_instance
+class Conflict(DomainError):
+    """The object's current state forbids the change (409)."""
+    status = 409
+
+
+@deserialize_to_instance
+class RuleViolation(DomainError):
+    """A business rule refuses the request; ``code`` names the rule (422)."""
+    status = 422
+
+
+def not_found(kind, ident):
+    return NotFound(f"{kind}_not_found", f"No {kind.replace('_', ' ')} with id {ident!r}.")

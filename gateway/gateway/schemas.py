@@ -1,0 +1,167 @@
+"""What crosses the gateway: every request body is loaded through one of these before
+any service sees it. Amounts are integer fen; times carry a timezone."""
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+# ^…$ for the OpenAPI document (ECMAScript); the exact length refuses the newline that $ lets through.
+REGION_CODE = [validate.Length(equal=6, error="Must be a 6-digit region code."),
+               validate.Regexp(r"^[0-9]{6}$", error="Must be a 6-digit region code.")]
+REGION = fields.String(required=True, validate=REGION_CODE)
+NAME = dict(required=True, validate=validate.Length(min=1, max=200))
+# Unified social credit code (统一社会信用代码): 18 characters of digits and capitals without I, O, S, V, Z.
+CREDIT_CODE = validate.Regexp(r"^[0-9A-HJ-NPQRTUWXY]{18}$", error="Must be an 18-character unified social credit code.")
+ID_NUMBER = fields.String(required=True, validate=validate.Length(equal=18, error="An ID number has 18 characters."))
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error: a typo in a field name must not pass silently. Text with
+    a NUL character is refused: PostgreSQL cannot store it, and no real name or code has one."""
+
+    @pre_load
+    def _no_nul(self, data, **kwargs):
+        if _has_nul(data):
+            raise ValidationError("Text must not contain NUL (\\u0000) characters.")
+        return data
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class SiteIn(StrictSchema):
+    name = fields.String(**NAME)
+    address = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
+    radius_m = fields.Integer(required=True, validate=validate.Range(10, 5000))
+
+
+class InstitutionIn(StrictSchema):
+    region_code = REGION
+    name = fields.String(**NAME)
+    credit_code = fields.String(required=True, validate=CREDIT_CODE)
+    sites = fields.List(fields.Nested(SiteIn), required=True, validate=validate.Length(min=1, max=100))
+
+
+class InstitutionsBatchIn(StrictSchema):
+    """Rows are checked one by one (``InstitutionIn``), so that a bad row is refused alone."""
+    institutions = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class SessionIn(StrictSchema):
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("A session must end after it starts.", "ends_at")
+
+
+class ClassIn(StrictSchema):
+    institution_id = fields.UUID(load_default=None)
+    site_id = fields.UUID(required=True)
+    name = fields.String(**NAME)
+    occupation = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    skill_level = fields.Integer(required=True, validate=validate.Range(1, 5))
+    mode = fields.String(load_default="offline", validate=validate.OneOf(["offline", "online"]))
+    completion_threshold = fields.Float(load_default=0.8, validate=validate.Range(0.01, 1.0))
+    sessions = fields.List(fields.Nested(SessionIn), required=True, validate=validate.Length(min=1, max=500))
+    roster = fields.List(ID_NUMBER, load_default=list, validate=validate.Length(max=5000))
+
+
+class TemplateIn(StrictSchema):
+    region_code = REGION
+    name = fields.String(**NAME)
+    function = fields.String(required=True, validate=validate.OneOf(["face_value", "credit", "checkin_only"]))
+    distribution = fields.String(required=True, validate=validate.OneOf(["general", "targeted"]))
+    face_value_fen = fields.Integer(load_default=None, validate=validate.Range(1, 100_000_000))
+    subsidy_standard_fen = fields.Integer(load_default=None, validate=validate.Range(1, 100_000_000))
+    occupation = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    skill_level = fields.Integer(required=True, validate=validate.Range(1, 5))
+    institution_ids = fields.List(fields.UUID(), load_default=None, validate=validate.Length(max=1000))
+    funding_source = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    valid_from = fields.Date(required=True)
+    valid_until = fields.Date(required=True)
+    quantity = fields.Integer(required=True, validate=validate.Range(1, 100_000_000))
+
+
+class PoolIn(StrictSchema):
+    quantity = fields.Integer(required=True, validate=validate.Range(1, 100_000))
+
+
+class TargetedIn(StrictSchema):
+    template_id = fields.UUID(required=True)
+
+
+class ClaimIn(StrictSchema):
+    template_id = fields.UUID(required=True)
+    id_number = ID_NUMBER
+
+
+class RedemptionIn(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=13, max=32))
+    class_id = fields.UUID(required=True)
+
+
+class CheckinIn(StrictSchema):
+    class_id = fields.UUID(required=True)
+    id_number = ID_NUMBER
+    latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
+    accuracy_m = fields.Float(required=True, validate=validate.Range(0, 10_000))
+
+
+class SubsidyClaimIn(StrictSchema):
+    codes = fields.List(fields.String(validate=validate.Length(min=1, max=32)), required=True,
+                        validate=validate.Length(min=1, max=10_000))
+
+
+class ReviewIn(StrictSchema):
+    note = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+
+class TargetRow(StrictSchema):
+    region_code = REGION
+    name = fields.String(**NAME)
+    planned_trainees = fields.Integer(required=True, validate=validate.Range(0, 100_000_000))
+    issue_target = fields.Integer(required=True, validate=validate.Range(0, 100_000_000))
+    use_target = fields.Integer(required=True, validate=validate.Range(0, 100_000_000))
+
+
+class TargetsIn(StrictSchema):
+    year = fields.Integer(required=True, validate=validate.Range(2020, 2100))
+    targets = fields.List(fields.Nested(TargetRow), required=True, validate=validate.Length(min=1, max=5000))
+
+
+class TemplatesQuery(StrictSchema):
+    region_code = fields.String(load_default=None, validate=REGION_CODE)
+    distribution = fields.String(load_default=None, validate=validate.OneOf(["general", "targeted"]))
+    function = fields.String(load_default=None, validate=validate.OneOf(["face_value", "credit", "checkin_only"]))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class HolderQuery(StrictSchema):
+    id_number = ID_NUMBER
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class VerificationIn(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=13, max=32))
+
+
+class StatisticsQuery(StrictSchema):
+    year = fields.Integer(load_default=None, validate=validate.Range(2020, 2100))
+
+
+class ErrorOut(Schema):
+    error = fields.String(required=True, metadata={"description": "machine-readable code"})
+    message = fields.String(required=True, metadata={"description": "what to fix, for a person"})
+    details = fields.Raw(allow_none=True)

@@ -1,0 +1,231 @@
+"""The gateway: the platform's only HTTP surface, for provincial platforms, HR bureaus
+(managers), institutions, scanner devices, e-card channels and the ministry.
+
+Each endpoint checks what only the edge knows (who is calling, from which region, for
+which institution) and calls one service. Versioned under ``/v1``.
+"""
+import json
+
+from marshmallow import ValidationError
+from nameko.timer import timer
+from nameko.web.handlers import http
+from werkzeug.wrappers import Response
+
+from common.db import Database
+from common.errors import DomainError, Forbidden, InvalidInput
+from common.metrics import Metrics
+from common.service import Observable
+from gateway import clients, openapi, schemas
+from gateway.api import api, error_response
+from gateway.dependencies import Identity, TimedRpcProxy
+
+MANAGERS = {"manager", "platform"}
+READERS = {"manager", "platform", "ministry"}
+
+
+def _own_institution(client, institution_id):
+    """An institution acts only for itself; platforms and managers name the institution."""
+    if client.role == "institution":
+        if institution_id and str(institution_id) != client.institution_id:
+            raise Forbidden("other_institution", "An institution can act only for itself.")
+        return client.institution_id
+    return str(institution_id) if institution_id else None
+
+
+class GatewayService(Observable):
+    name = "gateway"
+    db = Database()  # clients, keys, nonces; commands' idempotency lives in each service
+    metrics = Metrics()
+    identity = Identity()
+    issuance = TimedRpcProxy("issuance")
+    redemption = TimedRpcProxy("redemption")
+    attendance = TimedRpcProxy("attendance")
+    settlement = TimedRpcProxy("settlement")
+    statistics = TimedRpcProxy("statistics")
+
+    @timer(interval=60)
+    def prune_nonces(self):
+        self.db.run(clients.prune_nonces)
+
+    @http("GET", "/openapi.json")
+    def openapi_document(self, request):
+        return Response(json.dumps(openapi.document(type(self))), mimetype="application/json")
+
+    @http("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
+    def unknown_route(self, request, path):
+        return error_response(404, "no_such_endpoint", f"There is no endpoint {request.method} /{path}; "
+                                                        "see /openapi.json.")
+
+    # -- catalogue ---------------------------------------------------------------------
+
+    @api("POST", "/v1/institutions", roles=MANAGERS, body=schemas.InstitutionIn, status=201,
+         operation_id="registerInstitution", tag="catalogue")
+    def register_institution(self, client, body):
+        """Register a training institution with its training sites."""
+        client.require_region(body["region_code"], "The institution's region")
+        return self.issuance.register_institution(**body)
+
+    @api("POST", "/v1/institutions/batch", roles=MANAGERS, body=schemas.InstitutionsBatchIn,
+         operation_id="batchAddInstitutions", tag="catalogue")
+    def batch_add_institutions(self, client, body):
+        """Register up to 1,000 institutions; the answer says, row by row, accepted (with its id) or
+        refused (with the reason). A bad row never blocks the good ones; repeating an upload adds nothing."""
+        results, valid = {}, {}
+        for index, raw in enumerate(body["institutions"]):
+            try:
+                row = schemas.InstitutionIn().load(raw)
+                client.require_region(row["region_code"], "The institution's region")
+                valid[index] = row
+            except ValidationError as exc:
+                results[index] = {"status": "refused", "error": "validation_failed",
+                                  "message": "Some fields are missing or wrong; see details.",
+                                  "details": exc.normalized_messages()}
+            except DomainError as refusal:
+                results[index] = {"status": "refused", **refusal.as_dict()}
+        if valid:
+            registered = self.issuance.register_institutions(rows=list(valid.values()))
+            results.update(zip(valid, registered))
+        rows = [{"row": index, **results[index]} for index in range(len(body["institutions"]))]
+        return {"accepted": sum(r["status"] == "accepted" for r in rows),
+                "refused": sum(r["status"] == "refused" for r in rows), "rows": rows}
+
+    @api("POST", "/v1/classes", roles=MANAGERS | {"institution"}, body=schemas.ClassIn, status=201,
+         operation_id="registerClass", tag="catalogue")
+    def register_class(self, client, body):
+        """Register a class with its schedule and roster (ID numbers)."""
+        institution_id = _own_institution(client, body.pop("institution_id"))
+        if institution_id is None:
+            raise InvalidInput("validation_failed", "Name the class's institution.",
+                               {"institution_id": ["Missing data for required field."]})
+        roster = [self.identity.protect(number) for number in body.pop("roster")]
+        return self.issuance.register_class(institution_id=institution_id, region_code=client.region_code,
+                                            roster=roster, **body)
+
+    # -- templates and issuance --------------------------------------------------------
+
+    @api("POST", "/v1/templates", roles=MANAGERS, body=schemas.TemplateIn, status=201,
+         operation_id="createTemplate", tag="issuance")
+    def create_template(self, client, body):
+        """Create a voucher template (券模板)."""
+        client.require_region(body["region_code"], "The template's region")
+        return self.issuance.create_template(**body)
+
+    @api("POST", "/v1/templates/<template_id>/pool", roles=MANAGERS, body=schemas.PoolIn, status=201,
+         operation_id="issuePool", tag="issuance")
+    def issue_pool(self, client, body, template_id):
+        """Issue general vouchers into a template's pool, for workers to claim."""
+        return self.issuance.issue_pool(template_id=template_id, quantity=body["quantity"],
+                                        region_code=client.region_code)
+
+    @api("POST", "/v1/classes/<class_id>/targeted-vouchers", roles=MANAGERS, body=schemas.TargetedIn,
+         status=201, operation_id="issueTargetedVouchers", tag="issuance")
+    def issue_targeted(self, client, body, class_id):
+        """Issue targeted vouchers (定向券) to everyone on a class roster; they are born claimed."""
+        return self.issuance.issue_targeted(template_id=str(body["template_id"]), class_id=class_id,
+                                            region_code=client.region_code)
+
+    @api("POST", "/v1/claims", roles={"channel"}, body=schemas.ClaimIn, status=201,
+         operation_id="claimVoucher", tag="issuance")
+    def claim_voucher(self, client, body):
+        """A worker, authenticated by the e-card channel, claims a general voucher."""
+        return self.issuance.claim_voucher(template_id=str(body["template_id"]),
+                                           person=self.identity.protect(body["id_number"]))
+
+    @api("GET", "/v1/templates", roles=READERS | {"institution", "channel"}, query=schemas.TemplatesQuery,
+         operation_id="listTemplates", tag="issuance")
+    def list_templates(self, client, query):
+        """Voucher templates of your region (or a region inside it), newest first, a page at a time."""
+        region_code = query.pop("region_code") or client.region_code
+        client.require_region(region_code, "This region")
+        return self.issuance.list_templates(region_code=region_code, **query)
+
+    @api("POST", "/v1/vouchers/holder-query", roles={"channel", "manager", "platform"}, body=schemas.HolderQuery,
+         operation_id="listUserVouchers", tag="issuance", changes_nothing=True)
+    def list_user_vouchers(self, client, body):
+        """A worker's vouchers in your region, by ID number (in the body, never in a URL), a page at a time."""
+        return self.issuance.list_holder_vouchers(person_key=self.identity.person_key(body["id_number"]),
+                                                  region_code=client.region_code, cursor=body["cursor"],
+                                                  limit=body["limit"])
+
+    @api("GET", "/v1/vouchers/<code>", roles=READERS | {"institution", "device"},
+         operation_id="getVoucherStatus", tag="issuance")
+    def get_voucher(self, client, query, code):
+        """A voucher's status, by its unique code."""
+        voucher = self.issuance.get_voucher(code=code)
+        client.require_region(voucher["region_code"], "This voucher")
+        return voucher
+
+    # -- redemption and attendance ----------------------------------------------------
+
+    @api("POST", "/v1/vouchers/verification", roles=READERS | {"institution", "device"},
+         body=schemas.VerificationIn, operation_id="verifyVoucherScan", tag="redemption", changes_nothing=True)
+    def verify_voucher(self, client, body):
+        """Check a scanned voucher's authenticity and whether it can be used now, without using it (验券)."""
+        verdict = self.redemption.verify(code=body["code"])
+        if client.role in READERS:
+            client.require_region(verdict["region_code"], "This voucher")
+        return verdict
+
+    @api("POST", "/v1/redemptions", roles={"institution", "device"}, body=schemas.RedemptionIn, status=201,
+         operation_id="redeemVoucher", tag="redemption")
+    def redeem(self, client, body):
+        """Use a claimed voucher for a class, by scanning its code."""
+        return self.redemption.redeem(code=body["code"], class_id=str(body["class_id"]),
+                                      institution_id=client.institution_id)
+
+    @api("POST", "/v1/checkins", roles={"channel"}, body=schemas.CheckinIn, status=201,
+         operation_id="recordCheckin", tag="attendance")
+    def check_in(self, client, body):
+        """A trainee checks in to the current session by location."""
+        return self.attendance.check_in_by_location(
+            class_id=str(body["class_id"]), person_key=self.identity.person_key(body["id_number"]),
+            latitude=body["latitude"], longitude=body["longitude"], accuracy_m=body["accuracy_m"])
+
+    # -- settlement -------------------------------------------------------------------
+
+    @api("POST", "/v1/subsidy-claims", roles={"institution"}, body=schemas.SubsidyClaimIn, status=201,
+         operation_id="submitSubsidyClaim", tag="settlement")
+    def submit_claim(self, client, body):
+        """Apply for the subsidy of used vouchers; each code gets a verdict."""
+        return self.settlement.submit_claim(institution_id=client.institution_id, region_code=client.region_code,
+                                            voucher_codes=body["codes"],
+                                            submitted_by=client.client_id)
+
+    @api("GET", "/v1/subsidy-claims/<claim_id>", roles=READERS | {"institution"},
+         operation_id="getSubsidyClaim", tag="settlement")
+    def get_claim(self, client, query, claim_id):
+        """A subsidy application with its lines."""
+        claim = self.settlement.get_claim(claim_id=claim_id, region_code=client.region_code)
+        _own_institution(client, claim["institution_id"])
+        return claim
+
+    @api("POST", "/v1/subsidy-claims/<claim_id>/approval", roles={"manager"}, body=schemas.ReviewIn,
+         operation_id="approveSubsidyClaim", tag="settlement")
+    def approve_claim(self, client, body, claim_id):
+        """Approve a submitted application."""
+        return self.settlement.approve_claim(claim_id=claim_id, reviewer=client.client_id,
+                                             region_code=client.region_code)
+
+    @api("POST", "/v1/subsidy-claims/<claim_id>/disbursement", roles={"manager"}, body=schemas.ReviewIn,
+         operation_id="disburseSubsidyClaim", tag="settlement")
+    def disburse_claim(self, client, body, claim_id):
+        """Disburse an approved application; its vouchers are written off (核销)."""
+        return self.settlement.disburse_claim(claim_id=claim_id, region_code=client.region_code)
+
+    # -- statistics -------------------------------------------------------------------
+
+    @api("GET", "/v1/indicators/<region_code>", roles=READERS, query=schemas.StatisticsQuery,
+         operation_id="getIndicators", tag="statistics")
+    def region_statistics(self, client, query, region_code):
+        """Issued, claimed, used and settled counts of a region, with claim and usage rates, and
+        progress against the year's target when ``year`` is given."""
+        client.require_region(region_code, "This region")
+        return self.statistics.region_summary(region_code=region_code, year=query["year"])
+
+    @api("PUT", "/v1/statistics/targets", roles=READERS, body=schemas.TargetsIn, operation_id="setTargets",
+         tag="statistics")
+    def set_targets(self, client, body):
+        """Load a task table: each region's planned trainees and its issue and use targets."""
+        for row in body["targets"]:
+            client.require_region(row["region_code"], f"Region {row['region_code']}")
+        return self.statistics.set_targets(year=body["year"], rows=body["targets"])

@@ -1,0 +1,1 @@
+"""Attendance's rules as plain Python."""

@@ -1,0 +1,1 @@
+"""Issuance's rules as plain Python: no database, no broker, no framework."""

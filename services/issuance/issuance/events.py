@@ -1,0 +1,93 @@
+"""Events issuance publishes, with the schema of each payload. The catalogue in
+docs/events.md is the prose version; a contract test holds both to what is emitted."""
+from marshmallow import Schema, fields
+
+INSTITUTION_REGISTERED = "institution_registered"
+CLASS_REGISTERED = "class_registered"
+TEMPLATE_CREATED = "template_created"
+VOUCHERS_ISSUED = "vouchers_issued"
+VOUCHERS_CLAIMED = "vouchers_claimed"
+
+# Claimed vouchers travel in chunks so that a roster of 100,000 is a few hundred events.
+CLAIMED_CHUNK = 1000
+
+
+class SiteData(Schema):
+    site_id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    latitude = fields.Float(required=True)
+    longitude = fields.Float(required=True)
+    radius_m = fields.Integer(required=True)
+
+
+class InstitutionRegistered(Schema):
+    institution_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    name = fields.String(required=True)
+    sites = fields.List(fields.Nested(SiteData), required=True)
+
+
+class SessionData(Schema):
+    session_id = fields.UUID(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+
+
+class ClassRegistered(Schema):
+    class_id = fields.UUID(required=True)
+    institution_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    occupation = fields.String(required=True)
+    skill_level = fields.Integer(required=True)
+    mode = fields.String(required=True)
+    completion_threshold = fields.Float(required=True)
+    site = fields.Nested(SiteData, required=True)
+    sessions = fields.List(fields.Nested(SessionData), required=True)
+    roster = fields.List(fields.String(), required=True)
+
+
+class TemplateTerms(Schema):
+    template_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    function = fields.String(required=True)
+    distribution = fields.String(required=True)
+    face_value_fen = fields.Integer(allow_none=True, required=True)
+    subsidy_standard_fen = fields.Integer(allow_none=True, required=True)
+    occupation = fields.String(required=True)
+    skill_level = fields.Integer(required=True)
+    institution_ids = fields.List(fields.UUID(), allow_none=True, required=True)
+    funding_source = fields.String(required=True)
+    valid_from = fields.Date(required=True)
+    valid_until = fields.Date(required=True)
+
+
+class TemplateCreated(Schema):
+    template = fields.Nested(TemplateTerms, required=True)
+    quantity = fields.Integer(required=True)
+
+
+class VouchersIssued(Schema):
+    batch_id = fields.UUID(required=True)
+    template = fields.Nested(TemplateTerms, required=True)
+    count = fields.Integer(required=True)
+
+
+class ClaimedVoucher(Schema):
+    voucher_id = fields.UUID(required=True)
+    code = fields.String(required=True)
+    person_key = fields.String(required=True)
+    claimed_at = fields.AwareDateTime(required=True)
+
+
+class VouchersClaimed(Schema):
+    template = fields.Nested(TemplateTerms, required=True)
+    vouchers = fields.List(fields.Nested(ClaimedVoucher), required=True)
+
+
+SCHEMAS = {
+    INSTITUTION_REGISTERED: InstitutionRegistered,
+    CLASS_REGISTERED: ClassRegistered,
+    TEMPLATE_CREATED: TemplateCreated,
+    VOUCHERS_ISSUED: VouchersIssued,
+    VOUCHERS_CLAIMED: VouchersClaimed,
+}

@@ -1,0 +1,119 @@
+"""Issuance's tables: the catalogue it masters, templates, and vouchers until use."""
+import uuid
+
+from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer,
+                        LargeBinary, String, Text, func, text)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _id():
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+class Person(Base):
+    """A worker, known by the keyed hash of the ID number; the number itself only sealed."""
+    __tablename__ = "persons"
+    person_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id_masked: Mapped[str] = mapped_column(String(18))
+    id_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    region_code: Mapped[str] = mapped_column(String(6))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    gender: Mapped[str] = mapped_column(String(1))
+    created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Institution(Base):
+    """A training institution (培训机构)."""
+    __tablename__ = "institutions"
+    id: Mapped[uuid.UUID] = _id()
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Site(Base):
+    """Where an institution trains; check-ins must fall inside ``radius_m`` of it."""
+    __tablename__ = "sites"
+    id: Mapped[uuid.UUID] = _id()
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institutions.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(Text)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[int] = mapped_column(Integer)
+
+
+class TrainingClass(Base):
+    """A class (培训班) of one occupation and level, at one site, with a schedule and a roster."""
+    __tablename__ = "classes"
+    id: Mapped[uuid.UUID] = _id()
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institutions.id"), index=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    name: Mapped[str] = mapped_column(Text)
+    occupation: Mapped[str] = mapped_column(Text)
+    skill_level: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(8))
+    completion_threshold: Mapped[float] = mapped_column(Float)
+    created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ClassSession(Base):
+    __tablename__ = "class_sessions"
+    id: Mapped[uuid.UUID] = _id()
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id"), index=True)
+    starts_at = mapped_column(DateTime(timezone=True))
+    ends_at = mapped_column(DateTime(timezone=True))
+
+
+class RosterEntry(Base):
+    __tablename__ = "roster"
+    class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id"), primary_key=True)
+    person_key: Mapped[str] = mapped_column(ForeignKey("persons.person_key"), primary_key=True)
+
+
+class Template(Base):
+    """A voucher template (券模板): what its vouchers pay for, to whom, where and until when."""
+    __tablename__ = "templates"
+    id: Mapped[uuid.UUID] = _id()
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    function: Mapped[str] = mapped_column(String(16))
+    distribution: Mapped[str] = mapped_column(String(16))
+    face_value_fen: Mapped[int | None] = mapped_column(BigInteger)
+    subsidy_standard_fen: Mapped[int | None] = mapped_column(BigInteger)
+    occupation: Mapped[str] = mapped_column(Text)
+    skill_level: Mapped[int] = mapped_column(Integer)
+    institution_ids = mapped_column(ARRAY(UUID(as_uuid=True)))
+    funding_source: Mapped[str] = mapped_column(Text)
+    valid_from = mapped_column(Date)
+    valid_until = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (CheckConstraint("issued <= quantity", name="templates_quantity_cap"),)
+
+
+class Voucher(Base):
+    """One voucher. Issuance decides its state until it is claimed; later states
+    (used, settled) are recorded here as their owners report them."""
+    __tablename__ = "vouchers"
+    id: Mapped[uuid.UUID] = _id()
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    holder: Mapped[str | None] = mapped_column(String(64))
+    issued_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+    claimed_at = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        # One voucher per template per person, decided by the database under concurrency.
+        Index("vouchers_one_per_holder", "template_id", "holder", unique=True,
+              postgresql_where=text("holder IS NOT NULL")),
+        # Claims pick any unclaimed voucher of a template.
+        Index("vouchers_unclaimed", "template_id", postgresql_where=text("status = 'issued'")),
+    )

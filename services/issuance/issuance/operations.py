@@ -1,0 +1,285 @@
+"""Issuance's use cases: each takes a transaction (``tx.session`` and ``tx.emit``) and
+keyword arguments, applies the domain rules and records the events of the change."""
+import base64
+import datetime
+import uuid
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+
+from common import codes, pagination, regions
+from common.errors import Conflict, Forbidden, InvalidInput, not_found
+from issuance import events
+from issuance.domain import claims
+from issuance.domain.templates import Distribution, check_terms, snapshot, today
+from issuance.models import (ClassSession, Institution, Person, RosterEntry, Site, Template, TrainingClass,
+                             Voucher)
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _site_data(site):
+    return {"site_id": str(site.id), "name": site.name, "latitude": site.latitude,
+            "longitude": site.longitude, "radius_m": site.radius_m}
+
+
+def _get(session, model, ident, kind):
+    try:
+        found = session.get(model, uuid.UUID(str(ident)))
+    except ValueError:
+        found = None
+    if found is None:
+        raise not_found(kind, ident)
+    return found
+
+
+def _save_persons(session, persons):
+    """Upsert protected persons (see ``common.identity.protect``); returns their keys."""
+    if persons:
+        rows = [{"person_key": p["person_key"], "id_masked": p["masked"], "id_sealed": base64.b64decode(p["sealed"]),
+                 "region_code": p["region_code"], "birth_year": p["birth_year"], "gender": p["gender"]}
+                for p in persons]
+        session.execute(pg_insert(Person).on_conflict_do_nothing(), rows)
+    return [p["person_key"] for p in persons]
+
+
+def register_institution(tx, *, region_code, name, credit_code, sites):
+    """Register one institution; its unified social credit code is its identity, so a
+    second registration of the same code is refused, whatever the concurrency."""
+    institution_id = tx.session.scalar(pg_insert(Institution).values(
+        id=uuid.uuid4(), region_code=region_code, name=name, credit_code=credit_code)
+        .on_conflict_do_nothing(index_elements=["credit_code"]).returning(Institution.id))
+    if institution_id is None:
+        raise Conflict("institution_exists", f"An institution with credit code {credit_code} is registered.")
+    site_rows = [Site(id=uuid.uuid4(), institution_id=institution_id, **site) for site in sites]
+    tx.session.add_all(site_rows)
+    tx.emit(events.INSTITUTION_REGISTERED, aggregate_id=institution_id, payload={
+        "institution_id": str(institution_id), "region_code": region_code, "name": name,
+        "sites": [_site_data(s) for s in site_rows]})
+    return {"institution_id": str(institution_id), "sites": [_site_data(s) for s in site_rows]}
+
+
+def register_institutions(tx, *, rows):
+    """Batch add institutions (批量新增机构): each row registered or refused with its reason;
+    a refused row never blocks the others, and an upload repeated creates nothing new."""
+    results = []
+    for row in rows:
+        try:
+            with tx.session.begin_nested():
+                results.append({"status": "accepted", **register_institution(tx, **row)})
+        except Conflict as refusal:
+            results.append({"status": "refused", **refusal.as_dict()})
+    return results
+
+
+def register_class(tx, *, institution_id, region_code, site_id, name, occupation, skill_level, mode,
+                   completion_threshold, sessions, roster):
+    institution = _get(tx.session, Institution, institution_id, "institution")
+    if not regions.contains(region_code, institution.region_code):
+        raise Forbidden("other_region", "This institution belongs to a region outside yours.")
+    site = _get(tx.session, Site, site_id, "site")
+    if site.institution_id != institution.id:
+        raise InvalidInput("site_not_of_institution", "site_id names a site of another institution.")
+    for s in sessions:
+        if s["ends_at"] <= s["starts_at"]:
+            raise InvalidInput("invalid_session", "Each session must end after it starts.")
+    training_class = TrainingClass(id=uuid.uuid4(), institution_id=institution.id, site_id=site.id, name=name,
+                                   occupation=occupation, skill_level=skill_level, mode=mode,
+                                   completion_threshold=completion_threshold)
+    tx.session.add(training_class)
+    tx.session.flush()
+    session_rows = [ClassSession(id=uuid.uuid4(), class_id=training_class.id, **s) for s in sessions]
+    tx.session.add_all(session_rows)
+    person_keys = _save_persons(tx.session, roster)
+    if person_keys:
+        tx.session.execute(insert(RosterEntry), [{"class_id": training_class.id, "person_key": k}
+                                                 for k in dict.fromkeys(person_keys)])
+    tx.emit(events.CLASS_REGISTERED, aggregate_id=training_class.id, payload={
+        "class_id": str(training_class.id), "institution_id": str(institution.id),
+        "region_code": institution.region_code, "occupation": occupation, "skill_level": skill_level,
+        "mode": mode, "completion_threshold": completion_threshold, "site": _site_data(site),
+        "sessions": [{"session_id": str(s.id), "starts_at": s.starts_at.isoformat(),
+                      "ends_at": s.ends_at.isoformat()} for s in session_rows],
+        "roster": list(dict.fromkeys(person_keys))})
+    return {"class_id": str(training_class.id), "institution_id": str(institution.id),
+            "sessions": [{"session_id": str(s.id), "starts_at": s.starts_at.isoformat(),
+                          "ends_at": s.ends_at.isoformat()} for s in session_rows],
+            "roster_size": len(set(person_keys))}
+
+
+def create_template(tx, **terms):
+    check_terms(**{k: terms[k] for k in ("region_code", "function", "face_value_fen", "subsidy_standard_fen",
+                                         "valid_from", "valid_until", "quantity")})
+    institution_ids = terms.pop("institution_ids", None)
+    if institution_ids:
+        found = set(tx.session.scalars(select(Institution.id).where(Institution.id.in_(institution_ids))))
+        unknown = [str(i) for i in institution_ids if i not in found]
+        if unknown:
+            raise not_found("institution", unknown[0])
+    template = Template(id=uuid.uuid4(), issued=0, institution_ids=institution_ids or None, **terms)
+    tx.session.add(template)
+    tx.emit(events.TEMPLATE_CREATED, aggregate_id=template.id,
+            payload={"template": snapshot(template), "quantity": template.quantity})
+    return template_view(template)
+
+
+def template_view(template):
+    return {**snapshot(template), "name": template.name, "quantity": template.quantity,
+            "issued": template.issued}
+
+
+def _reserve_quantity(session, template, count):
+    """Take ``count`` from the template's quantity, or refuse: decided by one conditional
+    update, so concurrent issuances can never pass the cap together."""
+    taken = session.execute(update(Template).where(Template.id == template.id,
+                                                   Template.issued + count <= Template.quantity)
+                            .values(issued=Template.issued + count).returning(Template.issued)).first()
+    if taken is None:
+        raise Conflict("quantity_exceeded",
+                       f"Issuing {count} would exceed the template's quantity of {template.quantity}.")
+
+
+def issue_pool(tx, *, template_id, quantity, region_code):
+    """Issue ``quantity`` general vouchers into the template's pool (制券/发券)."""
+    template = _template_in_region(tx.session, template_id, region_code)
+    if template.distribution != Distribution.GENERAL:
+        raise InvalidInput("not_general", "Only a general template issues a pool; targeted vouchers come from "
+                                          "a class roster.")
+    _reserve_quantity(tx.session, template, quantity)
+    batch_id = uuid.uuid4()
+    tx.session.execute(insert(Voucher), [{"id": uuid.uuid4(), "code": codes.new_code(), "template_id": template.id,
+                                          "status": "issued"} for _ in range(quantity)])
+    tx.emit(events.VOUCHERS_ISSUED, aggregate_id=batch_id,
+            payload={"batch_id": str(batch_id), "template": snapshot(template), "count": quantity})
+    return {"batch_id": str(batch_id), "template_id": str(template.id), "issued": quantity}
+
+
+def issue_targeted(tx, *, template_id, class_id, region_code):
+    """Targeted vouchers (定向券) for everyone on a class roster, born claimed. Running it
+    again for the same class issues only to people who have none yet."""
+    template = _template_in_region(tx.session, template_id, region_code)
+    if template.distribution != Distribution.TARGETED:
+        raise InvalidInput("not_targeted", "This template is general: issue a pool and let workers claim.")
+    claims.check_targeted(template, _get(tx.session, TrainingClass, class_id, "class"))
+    holders = select(Voucher.holder).where(Voucher.template_id == template.id, Voucher.holder.is_not(None))
+    person_keys = list(tx.session.scalars(select(RosterEntry.person_key).where(
+        RosterEntry.class_id == uuid.UUID(str(class_id)), RosterEntry.person_key.not_in(holders))))
+    batch_id = uuid.uuid4()
+    if not person_keys:
+        return {"batch_id": None, "template_id": str(template.id), "issued": 0}
+    _reserve_quantity(tx.session, template, len(person_keys))
+    now = _now()
+    rows = [{"id": uuid.uuid4(), "code": codes.new_code(), "template_id": template.id, "status": "claimed",
+             "holder": key, "claimed_at": now} for key in person_keys]
+    tx.session.execute(insert(Voucher), rows)
+    terms = snapshot(template)
+    tx.emit(events.VOUCHERS_ISSUED, aggregate_id=batch_id,
+            payload={"batch_id": str(batch_id), "template": terms, "count": len(rows)})
+    for start in range(0, len(rows), events.CLAIMED_CHUNK):
+        tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=batch_id, payload={"template": terms, "vouchers": [
+            _claimed(row["id"], row["code"], row["holder"], now) for row in rows[start:start + events.CLAIMED_CHUNK]]})
+    return {"batch_id": str(batch_id), "template_id": str(template.id), "issued": len(rows)}
+
+
+def _claimed(voucher_id, code, holder, claimed_at):
+    return {"voucher_id": str(voucher_id), "code": code, "person_key": holder, "claimed_at": claimed_at.isoformat()}
+
+
+def _template_in_region(session, template_id, region_code):
+    template = _get(session, Template, template_id, "template")
+    if not regions.contains(region_code, template.region_code):
+        raise Forbidden("other_region", "This template belongs to a region outside yours.")
+    return template
+
+
+def claim_voucher(tx, *, template_id, person):
+    """A worker claims a general voucher (领券): one per template per person, from the
+    pool, while the template is valid."""
+    template = _get(tx.session, Template, template_id, "template")
+    claims.check_claim(template, day=today())
+    _save_persons(tx.session, [person])
+    holder = person["person_key"]
+    if tx.session.scalar(select(Voucher.id).where(Voucher.template_id == template.id, Voucher.holder == holder)):
+        raise claims.already_claimed()
+    candidate = (select(Voucher.id).where(Voucher.template_id == template.id, Voucher.status == "issued")
+                 .limit(1).with_for_update(skip_locked=True).scalar_subquery())
+    now = _now()
+    try:
+        with tx.session.begin_nested():
+            claimed = tx.session.execute(update(Voucher).where(Voucher.id == candidate).values(
+                status="claimed", holder=holder, claimed_at=now).returning(Voucher.id, Voucher.code)).first()
+    except IntegrityError:  # a concurrent claim by the same person won the race
+        raise claims.already_claimed()
+    if claimed is None:
+        raise claims.pool_exhausted()
+    tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=claimed.id, payload={
+        "template": snapshot(template), "vouchers": [_claimed(claimed.id, claimed.code, holder, now)]})
+    return {"voucher_id": str(claimed.id), "code": claimed.code, "display_code": codes.display(claimed.code),
+            "template_id": str(template.id), "claimed_at": now.isoformat()}
+
+
+def list_templates(tx, *, region_code, distribution=None, function=None, cursor=None, limit=50):
+    """Templates of a region and the regions inside it, newest first, a page at a time
+    (keyset pagination: a page stays stable while templates are added)."""
+    query = select(Template).where(Template.region_code.like(regions.like_pattern(region_code)))
+    if distribution:
+        query = query.where(Template.distribution == distribution)
+    if function:
+        query = query.where(Template.function == function)
+    return pagination.page(tx.session, query, order_by=(Template.created_at, Template.id), cursor=cursor,
+                           limit=limit, key=lambda row: (row[0].created_at, row[0].id),
+                           view=lambda row: template_view(row[0]))
+
+
+def _voucher_view(voucher, region_code):
+    """What a voucher looks like from outside: never its holder."""
+    return {"voucher_id": str(voucher.id), "code": voucher.code, "display_code": codes.display(voucher.code),
+            "template_id": str(voucher.template_id), "region_code": region_code, "status": voucher.status,
+            "claimed": voucher.holder is not None,
+            "claimed_at": voucher.claimed_at.isoformat() if voucher.claimed_at else None}
+
+
+def get_voucher(tx, *, code):
+    normalised = codes.normalise(code)
+    if normalised is None:
+        raise InvalidInput("invalid_code", "This is not a voucher code: check it for a typo.")
+    row = tx.session.execute(select(Voucher, Template.region_code).join(Template).where(
+        Voucher.code == normalised)).first()
+    if row is None:
+        raise not_found("voucher", code)
+    return _voucher_view(*row)
+
+
+def list_holder_vouchers(tx, *, person_key, region_code, cursor=None, limit=50):
+    """A person's vouchers in a region, most recently claimed first, a page at a time."""
+    query = select(Voucher, Template.region_code).join(Template).where(
+        Voucher.holder == person_key, Template.region_code.like(regions.like_pattern(region_code)))
+    return pagination.page(tx.session, query, order_by=(Voucher.claimed_at, Voucher.id), cursor=cursor,
+                           limit=limit, key=lambda row: (row[0].claimed_at, row[0].id),
+                           view=lambda row: _voucher_view(*row))
+
+
+def record_use(tx, event):
+    """Redemption reports a use: the holder's view of the voucher follows. Only ever
+    forward: a late use event never undoes a settlement already recorded."""
+    tx.session.execute(update(Voucher).where(Voucher.id == event.payload["voucher_id"],
+                                             Voucher.status.in_(("issued", "claimed"))).values(status="used"))
+
+
+def record_settlement(tx, event):
+    voucher_ids = [v["voucher_id"] for v in event.payload["vouchers"]]
+    tx.session.execute(update(Voucher).where(Voucher.id.in_(voucher_ids)).values(status="settled"))
+
+
+def region_summary(tx, *, region_code):
+    """Issuance's own counts for a region, to be compared with every other service's."""
+    in_region = Template.region_code.like(regions.like_pattern(region_code))
+    issued, claimed, used, settled = tx.session.execute(
+        select(func.count(), func.count(Voucher.holder),
+               func.count().filter(Voucher.status.in_(("used", "settled"))),
+               func.count().filter(Voucher.status == "settled"))
+        .select_from(Voucher).join(Template).where(in_region)).one()
+    return {"issued": issued, "claimed": claimed, "used": used, "settled": settled}

@@ -1,0 +1,71 @@
+"""Issuance: templates, vouchers before use, and the catalogue (institutions, classes,
+rosters, persons). Entrypoints only hand a command to ``operations`` through ``db.run``."""
+from nameko.rpc import rpc
+
+from common.db import Database
+from common.events import subscribe
+from common.metrics import Metrics
+from common.service import Observable
+from issuance import operations, schemas
+
+
+class IssuanceService(Observable):
+    name = "issuance"
+    db = Database()
+    metrics = Metrics()
+
+    @rpc
+    def register_institution(self, **institution):
+        return self.db.run(operations.register_institution, **institution)
+
+    @rpc
+    def register_institutions(self, *, rows):
+        return self.db.run(operations.register_institutions, rows=rows)
+
+    @rpc
+    def register_class(self, **training_class):
+        return self.db.run(operations.register_class, **training_class)
+
+    @rpc
+    def create_template(self, **terms):
+        return self.db.run(operations.create_template, **terms)
+
+    @rpc
+    def issue_pool(self, *, template_id, quantity, region_code):
+        return self.db.run(operations.issue_pool, template_id=template_id, quantity=quantity,
+                           region_code=region_code)
+
+    @rpc
+    def issue_targeted(self, *, template_id, class_id, region_code):
+        return self.db.run(operations.issue_targeted, template_id=template_id, class_id=class_id,
+                           region_code=region_code)
+
+    @rpc
+    def claim_voucher(self, *, template_id, person):
+        return self.db.run(operations.claim_voucher, template_id=template_id, person=person)
+
+    @rpc
+    def list_templates(self, *, region_code, distribution=None, function=None, cursor=None, limit=50):
+        return self.db.run(operations.list_templates, region_code=region_code, distribution=distribution,
+                           function=function, cursor=cursor, limit=limit)
+
+    @rpc
+    def list_holder_vouchers(self, *, person_key, region_code, cursor=None, limit=50):
+        return self.db.run(operations.list_holder_vouchers, person_key=person_key, region_code=region_code,
+                           cursor=cursor, limit=limit)
+
+    @rpc
+    def get_voucher(self, *, code):
+        return self.db.run(operations.get_voucher, code=code)
+
+    @rpc
+    def region_summary(self, *, region_code):
+        return self.db.run(operations.region_summary, region_code=region_code)
+
+    @subscribe("redemption", "voucher_used", schema=schemas.VoucherUsed)
+    def handle_voucher_used(self, event):
+        self.db.consume(event, operations.record_use)
+
+    @subscribe("settlement", "vouchers_settled", schema=schemas.VouchersSettled)
+    def handle_vouchers_settled(self, event):
+        self.db.consume(event, operations.record_settlement)

@@ -1,0 +1,167 @@
+"""Issuance's rules: which template terms hang together, what a voucher carries away
+(the snapshot), and who may claim."""
+import datetime
+import json
+import uuid
+from types import SimpleNamespace
+
+import pytest
+
+from common.errors import InvalidInput, RuleViolation
+from issuance.domain.claims import already_claimed, check_claim, pool_exhausted
+from issuance.domain.templates import Distribution, Function, check_terms, is_valid_on, snapshot
+
+JAN_1, JUN_30, DEC_31 = datetime.date(2021, 1, 1), datetime.date(2021, 6, 30), datetime.date(2021, 12, 31)
+
+
+def _terms(**overrides):
+    return {"region_code": "430100", "function": Function.FACE_VALUE, "face_value_fen": 80_000,
+            "subsidy_standard_fen": None, "valid_from": JAN_1, "valid_until": DEC_31, "quantity": 1000, **overrides}
+
+
+def _refusal(**overrides):
+    with pytest.raises(InvalidInput) as refused:
+        check_terms(**_terms(**overrides))
+    return refused.value.code
+
+
+def _template(**overrides):
+    return SimpleNamespace(**{
+        "id": uuid.UUID("6f1c1f5e-3f43-4a36-9d7a-0d1f7c6c2b11"), "region_code": "430100",
+        "function": Function.CREDIT, "distribution": Distribution.GENERAL, "face_value_fen": None,
+        "subsidy_standard_fen": 150_000, "occupation": "6-01-02-01", "skill_level": 4,
+        "institution_ids": None, "funding_source": "unemployment_insurance",
+        "valid_from": JAN_1, "valid_until": DEC_31, **overrides})
+
+
+# --- check_terms ----------------------------------------------------------------
+
+@pytest.mark.parametrize("terms", [
+    {},
+    {"function": Function.CREDIT, "face_value_fen": None, "subsidy_standard_fen": 150_000},
+    {"function": Function.CHECKIN_ONLY, "face_value_fen": None, "subsidy_standard_fen": None},
+    {"function": Function.CHECKIN_ONLY, "face_value_fen": 0, "subsidy_standard_fen": 0},
+    {"region_code": "000000"},
+    {"valid_until": JAN_1},
+    {"quantity": 1},
+    {"function": "face_value"},
+])
+def test_consistent_terms_are_accepted(terms):
+    assert check_terms(**_terms(**terms)) is None
+
+
+@pytest.mark.parametrize("region_code", ["4301", "4301000", "43010a", 430100, None, ""])
+def test_a_region_that_is_not_six_digits_is_refused(region_code):
+    assert _refusal(region_code=region_code) == "invalid_region"
+
+
+@pytest.mark.parametrize("face_value_fen", [None, 0])
+def test_a_face_value_voucher_needs_a_face_value(face_value_fen):
+    assert _refusal(face_value_fen=face_value_fen) == "face_value_required"
+
+
+def test_a_negative_amount_is_refused():
+    with pytest.raises(InvalidInput, match="face_value_required"):
+        check_terms(**_terms(face_value_fen=-80_000))
+    with pytest.raises(InvalidInput, match="subsidy_standard_required"):
+        check_terms(**_terms(function=Function.CREDIT, face_value_fen=None, subsidy_standard_fen=-150_000))
+
+
+@pytest.mark.parametrize("subsidy_standard_fen", [None, 0])
+def test_a_credit_voucher_needs_a_subsidy_standard(subsidy_standard_fen):
+    assert _refusal(function=Function.CREDIT, face_value_fen=None,
+                    subsidy_standard_fen=subsidy_standard_fen) == "subsidy_standard_required"
+
+
+@pytest.mark.parametrize("face_value_fen, subsidy_standard_fen", [(80_000, None), (None, 150_000), (1, 1)])
+def test_a_checkin_only_voucher_carries_no_amount(face_value_fen, subsidy_standard_fen):
+    assert _refusal(function=Function.CHECKIN_ONLY, face_value_fen=face_value_fen,
+                    subsidy_standard_fen=subsidy_standard_fen) == "checkin_only_pays_nothing"
+
+
+def test_a_validity_that_ends_before_it_starts_is_refused():
+    assert _refusal(valid_from=JUN_30, valid_until=JUN_30 - datetime.timedelta(days=1)) == "invalid_validity"
+
+
+@pytest.mark.parametrize("quantity", [0, -1])
+def test_a_template_must_make_at_least_one_voucher(quantity):
+    assert _refusal(quantity=quantity) == "invalid_quantity"
+
+
+def test_refusals_are_invalid_input_errors_with_status_400():
+    with pytest.raises(InvalidInput) as refused:
+        check_terms(**_terms(quantity=0))
+    assert refused.value.status == 400
+    assert refused.value.as_dict()["error"] == "invalid_quantity"
+
+
+# --- validity and snapshot ------------------------------------------------------------
+
+def test_a_template_is_valid_on_its_first_and_last_day_and_not_outside():
+    template = _template()
+    assert is_valid_on(template, JAN_1) and is_valid_on(template, DEC_31) and is_valid_on(template, JUN_30)
+    assert not is_valid_on(template, JAN_1 - datetime.timedelta(days=1))
+    assert not is_valid_on(template, DEC_31 + datetime.timedelta(days=1))
+
+
+def test_the_snapshot_carries_the_terms_a_voucher_was_issued_under():
+    assert snapshot(_template()) == {
+        "template_id": "6f1c1f5e-3f43-4a36-9d7a-0d1f7c6c2b11", "region_code": "430100", "function": "credit",
+        "distribution": "general", "face_value_fen": None, "subsidy_standard_fen": 150_000,
+        "occupation": "6-01-02-01", "skill_level": 4, "institution_ids": None,
+        "funding_source": "unemployment_insurance", "valid_from": "2021-01-01", "valid_until": "2021-12-31"}
+
+
+def test_the_snapshot_lists_allowed_institutions_as_text():
+    first, second = uuid.uuid4(), uuid.uuid4()
+    assert snapshot(_template(institution_ids=[first, second]))["institution_ids"] == [str(first), str(second)]
+
+
+def test_an_empty_institution_list_means_any_institution():
+    assert snapshot(_template(institution_ids=[]))["institution_ids"] is None
+
+
+def test_the_snapshot_is_plain_json():
+    data = snapshot(_template(institution_ids=[uuid.uuid4()]))
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_the_snapshot_does_not_change_when_the_template_does_later():
+    template = _template(institution_ids=[uuid.uuid4()])
+    taken = snapshot(template)
+    template.institution_ids.append(uuid.uuid4())
+    template.subsidy_standard_fen = 1
+    assert len(taken["institution_ids"]) == 1 and taken["subsidy_standard_fen"] == 150_000
+
+
+# --- claims -----------------------------------------------------------------------------
+
+def test_a_targeted_voucher_cannot_be_claimed():
+    with pytest.raises(RuleViolation) as refused:
+        check_claim(_template(distribution=Distribution.TARGETED), day=JUN_30)
+    assert refused.value.code == "not_claimable"
+
+
+@pytest.mark.parametrize("day", [JAN_1 - datetime.timedelta(days=1), DEC_31 + datetime.timedelta(days=1),
+                                 datetime.date(2022, 6, 1)])
+def test_a_general_voucher_cannot_be_claimed_outside_its_validity(day):
+    with pytest.raises(RuleViolation) as refused:
+        check_claim(_template(), day=day)
+    assert refused.value.code == "template_not_valid_now"
+    assert "2021-01-01" in refused.value.message and "2021-12-31" in refused.value.message
+
+
+@pytest.mark.parametrize("day", [JAN_1, JUN_30, DEC_31])
+def test_a_general_voucher_can_be_claimed_within_its_validity(day):
+    assert check_claim(_template(), day=day) is None
+
+
+def test_a_targeted_voucher_is_refused_as_not_claimable_even_outside_its_validity():
+    with pytest.raises(RuleViolation) as refused:
+        check_claim(_template(distribution="targeted"), day=datetime.date(2030, 1, 1))
+    assert refused.value.code == "not_claimable"
+
+
+def test_pool_and_duplicate_refusals_name_their_rules():
+    assert (pool_exhausted().code, already_claimed().code) == ("pool_exhausted", "already_claimed")
+    assert isinstance(pool_exhausted(), RuleViolation) and pool_exhausted().status == 422

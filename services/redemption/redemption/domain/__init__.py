@@ -1,0 +1,1 @@
+"""Redemption's rules as plain Python."""

@@ -1,0 +1,37 @@
+"""Redemption's tables: the right to use each claimed voucher, and the classes where
+vouchers are used (replicated from issuance's catalogue)."""
+import uuid
+
+from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VoucherRight(Base):
+    """The right to use one claimed voucher, decided here and only here. ``terms`` is the
+    template snapshot the voucher was issued under."""
+    __tablename__ = "voucher_rights"
+    voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    holder: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    terms = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(12))
+    claimed_at = mapped_column(DateTime(timezone=True))
+    used_at = mapped_column(DateTime(timezone=True))
+    used_by_institution = mapped_column(UUID(as_uuid=True))
+    used_in_class = mapped_column(UUID(as_uuid=True))
+
+
+class TrainingClass(Base):
+    __tablename__ = "classes"
+    class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    institution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    region_code: Mapped[str] = mapped_column(String(6))
+    occupation: Mapped[str] = mapped_column(Text)
+    skill_level: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(8))

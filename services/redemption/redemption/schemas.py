@@ -1,0 +1,49 @@
+"""What redemption reads from other services' events."""
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Terms(Schema):
+    template_id = fields.String(required=True)
+    region_code = fields.String(required=True)
+    occupation = fields.String(required=True)
+    skill_level = fields.Integer(required=True)
+    institution_ids = fields.List(fields.String(), allow_none=True, required=True)
+    valid_from = fields.String(required=True)
+    valid_until = fields.String(required=True)
+
+    class Meta:
+        unknown = INCLUDE  # keep the whole snapshot: settlement needs its amounts
+
+
+class ClaimedVoucher(_Lenient):
+    voucher_id = fields.UUID(required=True)
+    code = fields.String(required=True)
+    person_key = fields.String(required=True)
+    claimed_at = fields.AwareDateTime(required=True)
+
+
+class VouchersClaimed(_Lenient):
+    template = fields.Nested(Terms, required=True)
+    vouchers = fields.List(fields.Nested(ClaimedVoucher), required=True)
+
+
+class ClassRegistered(_Lenient):
+    class_id = fields.UUID(required=True)
+    institution_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    occupation = fields.String(required=True)
+    skill_level = fields.Integer(required=True)
+    mode = fields.String(required=True)
+
+
+class SettledVoucher(_Lenient):
+    voucher_id = fields.UUID(required=True)
+
+
+class VouchersSettled(_Lenient):
+    vouchers = fields.List(fields.Nested(SettledVoucher), required=True)

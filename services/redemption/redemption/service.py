@@ -1,0 +1,38 @@
+"""Redemption: the right to use a claimed voucher, and its one-time use."""
+from nameko.rpc import rpc
+
+from common.db import Database
+from common.events import subscribe
+from common.metrics import Metrics
+from common.service import Observable
+from redemption import operations, schemas
+
+
+class RedemptionService(Observable):
+    name = "redemption"
+    db = Database()
+    metrics = Metrics()
+
+    @rpc
+    def redeem(self, *, code, class_id, institution_id):
+        return self.db.run(operations.redeem, code=code, class_id=class_id, institution_id=institution_id)
+
+    @rpc
+    def verify(self, *, code):
+        return self.db.run(operations.verify, code=code)
+
+    @rpc
+    def region_summary(self, *, region_code):
+        return self.db.run(operations.region_summary, region_code=region_code)
+
+    @subscribe("issuance", "vouchers_claimed", schema=schemas.VouchersClaimed)
+    def handle_vouchers_claimed(self, event):
+        self.db.consume(event, operations.record_claims)
+
+    @subscribe("issuance", "class_registered", schema=schemas.ClassRegistered)
+    def handle_class_registered(self, event):
+        self.db.consume(event, operations.record_class)
+
+    @subscribe("settlement", "vouchers_settled", schema=schemas.VouchersSettled)
+    def handle_vouchers_settled(self, event):
+        self.db.consume(event, operations.record_settlement)

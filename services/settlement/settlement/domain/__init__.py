@@ -1,0 +1,1 @@
+"""Settlement's rules as plain Python."""

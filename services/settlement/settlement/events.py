@@ -1,0 +1,40 @@
+"""Events settlement publishes."""
+from marshmallow import Schema, fields
+
+SUBSIDY_CLAIM_SUBMITTED = "subsidy_claim_submitted"
+SUBSIDY_CLAIM_APPROVED = "subsidy_claim_approved"
+VOUCHERS_SETTLED = "vouchers_settled"
+
+
+class SubsidyClaimSubmitted(Schema):
+    claim_id = fields.UUID(required=True)
+    institution_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    total_fen = fields.Integer(required=True)
+    accepted = fields.Integer(required=True)
+    refused = fields.Integer(required=True)
+
+
+class SubsidyClaimApproved(Schema):
+    claim_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    total_fen = fields.Integer(required=True)
+
+
+class SettledVoucher(Schema):
+    voucher_id = fields.UUID(required=True)
+    code = fields.String(required=True)
+    template_id = fields.String(required=True)
+    region_code = fields.String(required=True)
+    amount_fen = fields.Integer(required=True)
+
+
+class VouchersSettled(Schema):
+    """Written off (核销): the codes are void everywhere from now on."""
+    claim_id = fields.UUID(required=True)
+    institution_id = fields.UUID(required=True)
+    vouchers = fields.List(fields.Nested(SettledVoucher), required=True)
+
+
+SCHEMAS = {SUBSIDY_CLAIM_SUBMITTED: SubsidyClaimSubmitted, SUBSIDY_CLAIM_APPROVED: SubsidyClaimApproved,
+           VOUCHERS_SETTLED: VouchersSettled}

@@ -1,0 +1,59 @@
+"""Settlement's tables: what it knows of used vouchers and completed training, and the
+subsidy applications it decides."""
+import uuid
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UsedVoucher(Base):
+    __tablename__ = "used_vouchers"
+    voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    institution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    person_key: Mapped[str] = mapped_column(String(64))
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    terms = mapped_column(JSONB)
+    used_at = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(12))
+
+
+class Completion(Base):
+    __tablename__ = "completions"
+    class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SubsidyClaim(Base):
+    """A subsidy application by an institution, and its review."""
+    __tablename__ = "subsidy_claims"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    institution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    submitted_by: Mapped[str] = mapped_column(Text)
+    submitted_at = mapped_column(DateTime(timezone=True))
+    approved_by = mapped_column(Text)
+    approved_at = mapped_column(DateTime(timezone=True))
+    disbursed_at = mapped_column(DateTime(timezone=True))
+
+
+class ClaimLine(Base):
+    __tablename__ = "claim_lines"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    claim_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subsidy_claims.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    voucher_id = mapped_column(UUID(as_uuid=True))
+    accepted: Mapped[bool]
+    reason = mapped_column(Text)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # A voucher is paid through one application at most, whatever the concurrency.
+    __table_args__ = (Index("claim_lines_voucher_once", "voucher_id", unique=True,
+                            postgresql_where=text("accepted")),)

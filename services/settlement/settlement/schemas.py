@@ -1,0 +1,31 @@
+"""What settlement reads from other services' events."""
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields
+
+
+class Terms(Schema):
+    class Meta:
+        unknown = INCLUDE
+    template_id = fields.String(required=True)
+    region_code = fields.String(required=True)
+    function = fields.String(required=True)
+    face_value_fen = fields.Integer(allow_none=True, required=True)
+    subsidy_standard_fen = fields.Integer(allow_none=True, required=True)
+
+
+class VoucherUsed(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    voucher_id = fields.UUID(required=True)
+    code = fields.String(required=True)
+    person_key = fields.String(required=True)
+    institution_id = fields.UUID(required=True)
+    class_id = fields.UUID(required=True)
+    used_at = fields.AwareDateTime(required=True)
+    template = fields.Nested(Terms, required=True)
+
+
+class TrainingCompleted(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    class_id = fields.UUID(required=True)
+    person_key = fields.String(required=True)

@@ -1,0 +1,44 @@
+"""Settlement: where public money moves. Subsidy applications, review, disbursement and
+the write-off (核销) that voids a voucher's code for good."""
+from nameko.rpc import rpc
+
+from common.db import Database
+from common.events import subscribe
+from common.metrics import Metrics
+from common.service import Observable
+from settlement import operations, schemas
+
+
+class SettlementService(Observable):
+    name = "settlement"
+    db = Database()
+    metrics = Metrics()
+
+    @rpc
+    def submit_claim(self, *, institution_id, region_code, voucher_codes, submitted_by):
+        return self.db.run(operations.submit_claim, institution_id=institution_id, region_code=region_code,
+                           voucher_codes=voucher_codes, submitted_by=submitted_by)
+
+    @rpc
+    def approve_claim(self, *, claim_id, reviewer, region_code):
+        return self.db.run(operations.approve_claim, claim_id=claim_id, reviewer=reviewer, region_code=region_code)
+
+    @rpc
+    def disburse_claim(self, *, claim_id, region_code):
+        return self.db.run(operations.disburse_claim, claim_id=claim_id, region_code=region_code)
+
+    @rpc
+    def get_claim(self, *, claim_id, region_code):
+        return self.db.run(operations.get_claim, claim_id=claim_id, region_code=region_code)
+
+    @rpc
+    def region_summary(self, *, region_code):
+        return self.db.run(operations.region_summary, region_code=region_code)
+
+    @subscribe("redemption", "voucher_used", schema=schemas.VoucherUsed)
+    def handle_voucher_used(self, event):
+        self.db.consume(event, operations.record_use)
+
+    @subscribe("attendance", "training_completed", schema=schemas.TrainingCompleted)
+    def handle_training_completed(self, event):
+        self.db.consume(event, operations.record_completion)

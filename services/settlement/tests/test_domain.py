@@ -1,0 +1,131 @@
+"""Settlement's rules: what a used voucher pays (integer fen), which application states
+may follow which, and the verdict on each line of an application."""
+import itertools
+import uuid
+from types import SimpleNamespace
+
+import pytest
+
+from common.errors import Conflict, RuleViolation
+from settlement.domain.amounts import payable_fen
+from settlement.domain.claims import (APPROVED, DISBURSED, REJECTED, SUBMITTED, TRANSITIONS, LineVerdict, advance,
+                                      judge_line)
+
+FACE_VALUE = {"function": "face_value", "face_value_fen": 80_000, "subsidy_standard_fen": None}
+CREDIT = {"function": "credit", "face_value_fen": None, "subsidy_standard_fen": 150_000}
+CHECKIN_ONLY = {"function": "checkin_only", "face_value_fen": None, "subsidy_standard_fen": None}
+
+
+# --- amounts ----------------------------------------------------------------------
+
+def test_a_face_value_voucher_pays_its_face_value():
+    assert payable_fen(FACE_VALUE) == 80_000
+
+
+def test_a_face_value_voucher_is_not_reduced_by_a_subsidy_ratio():
+    assert payable_fen(FACE_VALUE, ratio_percent=60) == 80_000
+
+
+def test_a_credit_voucher_pays_the_full_standard_by_default():
+    assert payable_fen(CREDIT) == 150_000
+
+
+@pytest.mark.parametrize("standard, ratio, expected", [
+    (150_000, 80, 120_000), (150_000, 50, 75_000), (99_999, 33, 32_999), (12_345, 67, 8_271), (1, 99, 0),
+    (150_000, 0, 0)])
+def test_a_credit_voucher_pays_standard_times_ratio_rounded_down_to_the_fen(standard, ratio, expected):
+    assert payable_fen({**CREDIT, "subsidy_standard_fen": standard}, ratio_percent=ratio) == expected
+
+
+def test_amounts_are_integers_even_when_the_snapshot_holds_text():
+    for terms in ({**FACE_VALUE, "face_value_fen": "80000"}, {**CREDIT, "subsidy_standard_fen": "150000"}):
+        amount = payable_fen(terms, ratio_percent=75)
+        assert type(amount) is int
+
+
+@pytest.mark.parametrize("terms", [CHECKIN_ONLY, {**CHECKIN_ONLY, "function": "something_else"}])
+def test_a_voucher_that_carries_no_subsidy_is_not_payable(terms):
+    with pytest.raises(RuleViolation) as refused:
+        payable_fen(terms)
+    assert refused.value.code == "not_payable"
+
+
+# --- application workflow ----------------------------------------------------------------
+
+STATES = (SUBMITTED, APPROVED, REJECTED, DISBURSED)
+LEGAL = {(SUBMITTED, APPROVED), (SUBMITTED, REJECTED), (APPROVED, DISBURSED)}
+
+
+def test_the_workflow_has_exactly_three_moves():
+    assert {(a, b) for a, targets in TRANSITIONS.items() for b in targets} == LEGAL
+
+
+@pytest.mark.parametrize("current, target", sorted(LEGAL))
+def test_a_legal_move_gives_the_new_state(current, target):
+    assert advance(current, target) == target
+
+
+@pytest.mark.parametrize("current, target", sorted(set(itertools.product(STATES, STATES)) - LEGAL))
+def test_every_other_move_is_an_illegal_transition(current, target):
+    with pytest.raises(Conflict) as refused:
+        advance(current, target)
+    assert refused.value.code == "illegal_transition"
+    assert current in refused.value.message and target in refused.value.message
+
+
+@pytest.mark.parametrize("current", STATES)
+def test_an_unknown_target_state_is_an_illegal_transition(current):
+    with pytest.raises(Conflict):
+        advance(current, "paid")
+
+
+# --- lines ----------------------------------------------------------------------------
+
+INSTITUTION = uuid.uuid4()
+VOUCHER = uuid.uuid4()
+
+
+def _used(**overrides):
+    return SimpleNamespace(**{"voucher_id": VOUCHER, "institution_id": INSTITUTION, "status": "used",
+                              "terms": CREDIT, **overrides})
+
+
+def _judge(used="default", **overrides):
+    kwargs = {"institution_id": INSTITUTION, "completed": True, "in_other_claim": False, **overrides}
+    return judge_line("CODE", _used() if used == "default" else used, **kwargs)
+
+
+def test_a_used_completed_unclaimed_voucher_of_this_institution_is_accepted_with_its_amount():
+    assert _judge() == LineVerdict("CODE", True, None, 150_000, str(VOUCHER))
+
+
+def test_a_face_value_line_is_accepted_with_the_face_value():
+    assert _judge(_used(terms=FACE_VALUE)).amount_fen == 80_000
+
+
+def test_institution_ids_match_whether_given_as_uuid_or_text():
+    assert _judge(institution_id=str(INSTITUTION)).accepted
+    assert _judge(_used(institution_id=str(INSTITUTION))).accepted
+
+
+@pytest.mark.parametrize("used, overrides, reason", [
+    (None, {}, "not_used"),
+    (_used(institution_id=uuid.uuid4()), {}, "used_elsewhere"),
+    (_used(status="settled"), {}, "already_settled"),
+    (_used(), {"in_other_claim": True}, "already_claimed"),
+    (_used(), {"completed": False}, "training_not_completed"),
+    (_used(terms=CHECKIN_ONLY), {}, "not_payable"),
+])
+def test_each_refused_line_names_its_reason_and_pays_nothing(used, overrides, reason):
+    verdict = _judge(used, **overrides)
+    assert (verdict.accepted, verdict.reason, verdict.amount_fen) == (False, reason, 0)
+    assert verdict.code == "CODE"
+
+
+def test_a_voucher_used_elsewhere_is_refused_before_its_other_faults_show():
+    verdict = _judge(_used(institution_id=uuid.uuid4(), status="settled"), completed=False, in_other_claim=True)
+    assert verdict.reason == "used_elsewhere"
+
+
+def test_a_settled_voucher_is_already_settled_even_if_it_is_in_another_claim():
+    assert _judge(_used(status="settled"), in_other_claim=True).reason == "already_settled"

@@ -1,0 +1,1 @@
+"""Statistics's rules as plain Python."""

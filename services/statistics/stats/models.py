@@ -1,0 +1,35 @@
+"""Statistics' read models: derived from events only, so they can be rebuilt."""
+import uuid
+
+from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VoucherCounts(Base):
+    """Running counts per region and template."""
+    __tablename__ = "voucher_counts"
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    template_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    function = mapped_column(String(16))
+    distribution = mapped_column(String(16))
+    issued: Mapped[int] = mapped_column(BigInteger, default=0)
+    claimed: Mapped[int] = mapped_column(BigInteger, default=0)
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+    settled: Mapped[int] = mapped_column(BigInteger, default=0)
+    settled_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Target(Base):
+    """A region's annual targets, from a provincial task table."""
+    __tablename__ = "targets"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    planned_trainees: Mapped[int] = mapped_column(BigInteger)
+    issue_target: Mapped[int] = mapped_column(BigInteger)
+    use_target: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,38 @@
+"""What statistics reads from other services' events."""
+from marshmallow import EXCLUDE, Schema, fields
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class Terms(_Lenient):
+    template_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    function = fields.String(required=True)
+    distribution = fields.String(required=True)
+
+
+class VouchersIssued(_Lenient):
+    template = fields.Nested(Terms, required=True)
+    count = fields.Integer(required=True)
+
+
+class VouchersClaimed(_Lenient):
+    template = fields.Nested(Terms, required=True)
+    vouchers = fields.List(fields.Dict(), required=True)
+
+
+class VoucherUsed(_Lenient):
+    template = fields.Nested(Terms, required=True)
+
+
+class SettledVoucher(_Lenient):
+    template_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    amount_fen = fields.Integer(required=True)
+
+
+class VouchersSettled(_Lenient):
+    vouchers = fields.List(fields.Nested(SettledVoucher), required=True)

@@ -1,0 +1,38 @@
+"""Statistics: read models fed by events; owns nothing but derived data."""
+from nameko.rpc import rpc
+
+from common.db import Database
+from common.events import subscribe
+from common.metrics import Metrics
+from common.service import Observable
+from stats import operations, schemas
+
+
+class StatisticsService(Observable):
+    name = "statistics"
+    db = Database()
+    metrics = Metrics()
+
+    @rpc
+    def region_summary(self, *, region_code, year=None):
+        return self.db.run(operations.region_summary, region_code=region_code, year=year)
+
+    @rpc
+    def set_targets(self, *, year, rows):
+        return self.db.run(operations.set_targets, year=year, rows=rows)
+
+    @subscribe("issuance", "vouchers_issued", schema=schemas.VouchersIssued)
+    def handle_vouchers_issued(self, event):
+        self.db.consume(event, operations.count_issued)
+
+    @subscribe("issuance", "vouchers_claimed", schema=schemas.VouchersClaimed)
+    def handle_vouchers_claimed(self, event):
+        self.db.consume(event, operations.count_claimed)
+
+    @subscribe("redemption", "voucher_used", schema=schemas.VoucherUsed)
+    def handle_voucher_used(self, event):
+        self.db.consume(event, operations.count_used)
+
+    @subscribe("settlement", "vouchers_settled", schema=schemas.VouchersSettled)
+    def handle_vouchers_settled(self, event):
+        self.db.consume(event, operations.count_settled)

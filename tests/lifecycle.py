@@ -1,0 +1,110 @@
+"""The whole voucher lifecycle as steps, shared by the end-to-end and chaos tests."""
+import datetime
+import random
+from dataclasses import dataclass, field
+
+from tests.platform import credit_code, eventually, id_number
+
+OCCUPATION, LEVEL = "6-31-01-03", 4  # electrician (电工), level 4
+
+
+@dataclass
+class Province:
+    """Everything one run of the lifecycle creates, in one fresh region."""
+    region: str
+    manager: str
+    channel: str
+    institution_id: str = None
+    institution: str = None
+    site: dict = None
+    class_id: str = None
+    workers: list = field(default_factory=list)
+    template_id: str = None
+    targeted_template_id: str = None
+    codes: list = field(default_factory=list)
+
+
+def register(gateway, clients, region, roster_size=3, rng=random):
+    p = Province(region=region, manager=clients("manager", region), channel=clients("channel", region))
+    institution = gateway.ok("POST", "/v1/institutions", p.manager, {
+        "region_code": region, "name": "长沙市职业技能培训学校", "credit_code": credit_code(rng),
+        "sites": [{"name": "芙蓉校区", "address": "长沙市芙蓉区八一路1号", "latitude": 28.1960,
+                   "longitude": 112.9823, "radius_m": 150}]})
+    p.institution_id, p.site = institution["institution_id"], institution["sites"][0]
+    p.institution = clients("institution", region, p.institution_id)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    p.workers = [id_number(rng) for _ in range(roster_size)]
+    training_class = gateway.ok("POST", "/v1/classes", p.institution, {
+        "site_id": p.site["site_id"], "name": "电工四级 2026 第1期", "occupation": OCCUPATION, "skill_level": LEVEL,
+        "completion_threshold": 1.0, "roster": p.workers,
+        "sessions": [{"starts_at": (now - datetime.timedelta(minutes=5)).isoformat(),
+                      "ends_at": (now + datetime.timedelta(hours=3)).isoformat()}]})
+    p.class_id = training_class["class_id"]
+    return p
+
+
+def create_templates(gateway, p, pool_size=5):
+    year = datetime.date.today().year
+    terms = {"region_code": p.region, "occupation": OCCUPATION, "skill_level": LEVEL, "funding_source": "就业补助资金",
+             "valid_from": f"{year}-01-01", "valid_until": f"{year}-12-31", "quantity": 1000}
+    p.template_id = gateway.ok("POST", "/v1/templates", p.manager, {
+        **terms, "name": "电工通用面值券", "function": "face_value", "distribution": "general",
+        "face_value_fen": 80000})["template_id"]
+    p.targeted_template_id = gateway.ok("POST", "/v1/templates", p.manager, {
+        **terms, "name": "电工定向抵用券", "function": "credit", "distribution": "targeted",
+        "subsidy_standard_fen": 120000})["template_id"]
+    gateway.ok("POST", f"/v1/templates/{p.template_id}/pool", p.manager, {"quantity": pool_size})
+
+
+def issue_targeted(gateway, p):
+    return gateway.ok("POST", f"/v1/classes/{p.class_id}/targeted-vouchers", p.manager,
+                      {"template_id": p.targeted_template_id})
+
+
+def claim(gateway, p, worker):
+    voucher = gateway.ok("POST", "/v1/claims", p.channel, {"template_id": p.template_id, "id_number": worker})
+    p.codes.append(voucher["code"])
+    return voucher
+
+
+def _created_after_replication(send):
+    """Send until the service stops answering 404 (it has not yet heard of the claim or the
+    class: events are asynchronous), then expect 201."""
+    def attempt():
+        response = send()
+        assert response.status_code != 404, response.text
+        return response
+    response = eventually(attempt)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def redeem(gateway, p, code):
+    """The institution scans the voucher."""
+    return _created_after_replication(lambda: gateway.call(
+        "POST", "/v1/redemptions", p.institution, {"code": code, "class_id": p.class_id}))
+
+
+def check_in(gateway, p, worker):
+    """A trainee checks in 33 m from the site's centre."""
+    return _created_after_replication(lambda: gateway.call("POST", "/v1/checkins", p.channel, {
+        "class_id": p.class_id, "id_number": worker, "latitude": p.site["latitude"] + 0.0003,
+        "longitude": p.site["longitude"], "accuracy_m": 15}))
+
+
+def submit_claim(gateway, p, codes):
+    def attempt():
+        response = gateway.call("POST", "/v1/subsidy-claims", p.institution, {"codes": codes})
+        assert response.status_code == 201, response.text
+        assert all(line["accepted"] for line in response.json()["lines"]), response.text
+        return response.json()
+    return eventually(attempt)
+
+
+def approve_and_disburse(gateway, p, claim_id):
+    gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/approval", p.manager, {})
+    return gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/disbursement", p.manager, {})
+
+
+def statistics(gateway, p):
+    return gateway.ok("GET", f"/v1/indicators/{p.region}", p.manager)

@@ -1,0 +1,196 @@
+"""Delivering the same event twice to any handler changes nothing the second time
+(issue #2). Each event goes straight into one handler's queue, twice, with the same
+event_id; the observable effect after the first delivery must equal the effect after
+the second, and must differ from the state before (the first delivery did something)."""
+import datetime
+import uuid
+
+import pytest
+from kombu import Connection
+from sqlalchemy import create_engine, text
+
+from common import codes
+from common.events import Event, queue_names, subscriptions_of
+from common.topology import service_classes
+from tests import lifecycle
+from tests.platform import new_region
+
+NOW = datetime.datetime.now(datetime.timezone.utc).isoformat()
+YEAR = datetime.date.today().year
+
+
+def terms(region, template_id=None):
+    return {"template_id": template_id or str(uuid.uuid4()), "region_code": region, "function": "face_value",
+            "distribution": "general", "face_value_fen": 50000, "subsidy_standard_fen": None,
+            "occupation": lifecycle.OCCUPATION, "skill_level": lifecycle.LEVEL, "institution_ids": None,
+            "funding_source": "就业补助资金", "valid_from": f"{YEAR}-01-01", "valid_until": f"{YEAR}-12-31"}
+
+
+def claimed(region, template=None):
+    return {"template": template or terms(region), "vouchers": [{
+        "voucher_id": str(uuid.uuid4()), "code": codes.new_code(), "person_key": uuid.uuid4().hex * 2,
+        "claimed_at": NOW}]}
+
+
+def used(voucher_id, code, template):
+    return {"voucher_id": voucher_id, "code": code, "person_key": uuid.uuid4().hex * 2,
+            "institution_id": str(uuid.uuid4()), "class_id": str(uuid.uuid4()), "used_at": NOW,
+            "template": template}
+
+
+def settled(voucher_id, code, template):
+    return {"claim_id": str(uuid.uuid4()), "institution_id": str(uuid.uuid4()), "vouchers": [{
+        "voucher_id": voucher_id, "code": code, "template_id": template["template_id"],
+        "region_code": template["region_code"], "amount_fen": 50000}]}
+
+
+def class_registered(region):
+    class_id = str(uuid.uuid4())
+    return {"class_id": class_id, "institution_id": str(uuid.uuid4()), "region_code": region,
+            "occupation": lifecycle.OCCUPATION, "skill_level": lifecycle.LEVEL, "mode": "offline",
+            "completion_threshold": 0.8,
+            "site": {"site_id": str(uuid.uuid4()), "name": "s", "latitude": 28.2, "longitude": 112.9, "radius_m": 100},
+            "sessions": [{"session_id": str(uuid.uuid4()), "starts_at": NOW, "ends_at": NOW}],
+            "roster": [uuid.uuid4().hex * 2, uuid.uuid4().hex * 2]}
+
+
+class World:
+    """What the cases need: a fresh region, the platform's RPC, SQL on a service's database,
+    and a way to put an event into one handler's queue."""
+
+    def __init__(self, gateway, clients, rpc, database_url, amqp_uri, quiet):
+        self.gateway, self.clients, self.rpc, self.quiet = gateway, clients, rpc, quiet
+        self.database_url, self.amqp_uri = database_url, amqp_uri
+        self.region = new_region()
+
+    def sql(self, service, query, **params):
+        engine = create_engine(self.database_url(service))
+        with engine.connect() as connection:
+            value = connection.execute(text(query), params).scalar()
+        engine.dispose()
+        return value
+
+    def deliver(self, service, method, source, event_type, payload, event=None):
+        event = event or Event(type=event_type, source=source, aggregate_id=str(uuid.uuid4()), payload=payload)
+        queue = queue_names(source, event_type, service, method)[0]
+        with Connection(self.amqp_uri) as connection:
+            connection.Producer().publish(event.to_message(), exchange="", routing_key=queue, serializer="json",
+                                          delivery_mode=2)
+        self.quiet()
+        return event
+
+    def real_claimed_voucher(self):
+        """A voucher claimed through the gateway, for handlers that act on issuance's own vouchers."""
+        p = lifecycle.register(self.gateway, self.clients, self.region, roster_size=1)
+        lifecycle.create_templates(self.gateway, p, pool_size=2)
+        voucher = lifecycle.claim(self.gateway, p, p.workers[0])
+        self.quiet()
+        template = terms(self.region, voucher["template_id"])
+        return voucher["voucher_id"], voucher["code"], template
+
+
+def stats(world, key):
+    return lambda: world.rpc.statistics.region_summary(region_code=world.region)[key]
+
+
+# (service, handler) -> arrange(world) returning (payload, observe)
+def _issuance_used(w):
+    voucher_id, code, template = w.real_claimed_voucher()
+    return used(voucher_id, code, template), lambda: w.rpc.issuance.get_voucher(code=code)["status"]
+
+
+def _issuance_settled(w):
+    voucher_id, code, template = w.real_claimed_voucher()
+    return settled(voucher_id, code, template), lambda: w.rpc.issuance.get_voucher(code=code)["status"]
+
+
+def _redemption_claimed(w):
+    return claimed(w.region), lambda: w.rpc.redemption.region_summary(region_code=w.region)
+
+
+def _redemption_class(w):
+    payload = class_registered(w.region)
+    return payload, lambda: w.sql("redemption", "SELECT count(*) FROM classes WHERE class_id = :c",
+                                  c=payload["class_id"])
+
+
+def _redemption_settled(w):
+    setup = claimed(w.region)
+    w.deliver("redemption", "handle_vouchers_claimed", "issuance", "vouchers_claimed", setup)
+    voucher = setup["vouchers"][0]
+    return (settled(voucher["voucher_id"], voucher["code"], setup["template"]),
+            lambda: w.rpc.redemption.region_summary(region_code=w.region))
+
+
+def _attendance_class(w):
+    payload = class_registered(w.region)
+    return payload, lambda: (
+        w.sql("attendance", "SELECT count(*) FROM sessions WHERE class_id = :c", c=payload["class_id"]),
+        w.sql("attendance", "SELECT count(*) FROM enrolments WHERE class_id = :c", c=payload["class_id"]))
+
+
+def _settlement_used(w):
+    return (used(str(uuid.uuid4()), codes.new_code(), terms(w.region)),
+            lambda: w.rpc.settlement.region_summary(region_code=w.region))
+
+
+def _settlement_completed(w):
+    payload = {"class_id": str(uuid.uuid4()), "institution_id": str(uuid.uuid4()), "region_code": w.region,
+               "person_key": uuid.uuid4().hex * 2, "attendance_rate": 1.0, "completed_at": NOW}
+    return payload, lambda: w.sql("settlement", "SELECT count(*) FROM completions WHERE class_id = :c",
+                                  c=payload["class_id"])
+
+
+def _stats_issued(w):
+    return {"batch_id": str(uuid.uuid4()), "template": terms(w.region), "count": 7}, stats(w, "issued")
+
+
+def _stats_claimed(w):
+    return claimed(w.region), stats(w, "claimed")
+
+
+def _stats_used(w):
+    return used(str(uuid.uuid4()), codes.new_code(), terms(w.region)), stats(w, "used")
+
+
+def _stats_settled(w):
+    return settled(str(uuid.uuid4()), codes.new_code(), terms(w.region)), stats(w, "settled_fen")
+
+
+CASES = {
+    ("issuance", "handle_voucher_used"): _issuance_used,
+    ("issuance", "handle_vouchers_settled"): _issuance_settled,
+    ("redemption", "handle_vouchers_claimed"): _redemption_claimed,
+    ("redemption", "handle_class_registered"): _redemption_class,
+    ("redemption", "handle_vouchers_settled"): _redemption_settled,
+    ("attendance", "handle_class_registered"): _attendance_class,
+    ("settlement", "handle_voucher_used"): _settlement_used,
+    ("settlement", "handle_training_completed"): _settlement_completed,
+    ("statistics", "handle_vouchers_issued"): _stats_issued,
+    ("statistics", "handle_vouchers_claimed"): _stats_claimed,
+    ("statistics", "handle_voucher_used"): _stats_used,
+    ("statistics", "handle_vouchers_settled"): _stats_settled,
+}
+
+SUBSCRIPTIONS = [(cls.name, method, source, event_type)
+                 for cls in service_classes() for source, event_type, method in subscriptions_of(cls)]
+
+
+def test_every_handler_has_a_duplicate_delivery_case():
+    assert {(service, method) for service, method, _, _ in SUBSCRIPTIONS} == set(CASES)
+
+
+@pytest.mark.parametrize("service,method,source,event_type", SUBSCRIPTIONS,
+                         ids=[f"{s}.{m}" for s, m, _, _ in SUBSCRIPTIONS])
+def test_a_redelivered_event_changes_nothing(service, method, source, event_type, gateway, clients, rpc,
+                                             database_url, amqp_uri, quiet):
+    world = World(gateway, clients, rpc, database_url, amqp_uri, quiet)
+    payload, observe = CASES[(service, method)](world)
+    before = observe()
+    event = world.deliver(service, method, source, event_type, payload)
+    after_first = observe()
+    world.deliver(service, method, source, event_type, payload, event=event)
+    after_second = observe()
+    assert after_first != before, "the first delivery should have had an effect"
+    assert after_second == after_first
+    assert world.sql(service, "SELECT count(*) FROM inbox WHERE event_id = :e", e=event.event_id) == 1
