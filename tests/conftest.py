@@ -13,6 +13,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from tests import platform
 from tests.platform import Gateway
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,16 @@ class Rpc:
 @pytest.fixture(scope="session")
 def rpc(amqp_uri):
     return Rpc(amqp_uri)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def regions_in_use(running_platform, rpc):
+    """A platform this run did not start empty (GATEWAY_URL) may hold earlier runs' data."""
+    if os.environ.get("GATEWAY_URL"):
+        def holds_data(code):
+            summary = rpc.statistics.region_summary(region_code=code)
+            return any(summary[key] for key in ("issued", "claimed", "used", "settled"))
+        platform.region_holds_data = holds_data
 
 
 @pytest.fixture(scope="session")
