@@ -44,6 +44,11 @@ def settled(voucher_id, code, template):
         "region_code": template["region_code"], "amount_fen": 50000}]}
 
 
+def voided(voucher_id, code, template):
+    return {"reason": "ineligible", "vouchers": [{"voucher_id": voucher_id, "code": code, "voided_at": NOW,
+                                                  "template": template}]}
+
+
 def class_registered(region):
     class_id = str(uuid.uuid4())
     return {"class_id": class_id, "institution_id": str(uuid.uuid4()), "region_code": region,
@@ -104,6 +109,11 @@ def _issuance_settled(w):
     return settled(voucher_id, code, template), lambda: w.rpc.issuance.get_voucher(code=code)["status"]
 
 
+def _issuance_voided(w):
+    voucher_id, code, template = w.real_claimed_voucher()
+    return voided(voucher_id, code, template), lambda: w.rpc.issuance.get_voucher(code=code)["status"]
+
+
 def _redemption_claimed(w):
     return claimed(w.region), lambda: w.rpc.redemption.region_summary(region_code=w.region)
 
@@ -127,6 +137,14 @@ def _attendance_class(w):
     return payload, lambda: (
         w.sql("attendance", "SELECT count(*) FROM sessions WHERE class_id = :c", c=payload["class_id"]),
         w.sql("attendance", "SELECT count(*) FROM enrolments WHERE class_id = :c", c=payload["class_id"]))
+
+
+def _attendance_roster(w):
+    setup = class_registered(w.region)
+    w.deliver("attendance", "handle_class_registered", "issuance", "class_registered", setup)
+    payload = {"class_id": setup["class_id"], "roster": [uuid.uuid4().hex * 2]}
+    return payload, lambda: w.sql("attendance", "SELECT count(*) FROM enrolments WHERE class_id = :c",
+                                  c=setup["class_id"])
 
 
 def _settlement_used(w):
@@ -157,19 +175,26 @@ def _stats_settled(w):
     return settled(str(uuid.uuid4()), codes.new_code(), terms(w.region)), stats(w, "settled_fen")
 
 
+def _stats_voided(w):
+    return voided(str(uuid.uuid4()), codes.new_code(), terms(w.region)), stats(w, "voided")
+
+
 CASES = {
+    ("issuance", "handle_vouchers_voided"): _issuance_voided,
     ("issuance", "handle_voucher_used"): _issuance_used,
     ("issuance", "handle_vouchers_settled"): _issuance_settled,
     ("redemption", "handle_vouchers_claimed"): _redemption_claimed,
     ("redemption", "handle_class_registered"): _redemption_class,
     ("redemption", "handle_vouchers_settled"): _redemption_settled,
     ("attendance", "handle_class_registered"): _attendance_class,
+    ("attendance", "handle_roster_extended"): _attendance_roster,
     ("settlement", "handle_voucher_used"): _settlement_used,
     ("settlement", "handle_training_completed"): _settlement_completed,
     ("statistics", "handle_vouchers_issued"): _stats_issued,
     ("statistics", "handle_vouchers_claimed"): _stats_claimed,
     ("statistics", "handle_voucher_used"): _stats_used,
     ("statistics", "handle_vouchers_settled"): _stats_settled,
+    ("statistics", "handle_vouchers_voided"): _stats_voided,
 }
 
 SUBSCRIPTIONS = [(cls.name, method, source, event_type)

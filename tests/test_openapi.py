@@ -21,3 +21,15 @@ def test_every_endpoint_is_documented_with_its_roles_and_errors(gateway):
         assert operation["summary"], operation_id
         assert "Allowed roles:" in operation["description"], operation_id
         assert "400" in operation["responses"] and "503" in operation["responses"], operation_id
+
+
+# The ministry's platform API list (Shandong notice, Appendix 2) and its report APIs.
+MINISTRY_APIS = {"verifyVoucherScan", "getVoucherStatus", "batchAddTrainees", "batchAddInstitutions",
+                 "batchVoidVouchers", "recordCheckin", "listUserVouchers", "listTemplates", "settleVouchers",
+                 "getTraineeByQr", "addCertificate", "getIndicators", "getMonthlyReport"}
+
+
+def test_every_ministry_api_is_served_under_its_operation_id(gateway):
+    document = gateway.http.get(gateway.base_url + "/openapi.json", timeout=10).json()
+    served = {op["operationId"] for methods in document["paths"].values() for op in methods.values()}
+    assert MINISTRY_APIS <= served, sorted(MINISTRY_APIS - served)

@@ -55,3 +55,11 @@ class RuleViolation(DomainError):
 
 def not_found(kind, ident):
     return NotFound(f"{kind}_not_found", f"No {kind.replace('_', ' ')} with id {ident!r}.")
+
+
+class RefusalFilter:
+    """A logging filter: a refusal (a ``DomainError``) is an answer, not a failure, and
+    the metrics line already counts it; nameko would log each with a traceback."""
+
+    def filter(self, record):
+        return not (record.exc_info and isinstance(record.exc_info[1], DomainError))

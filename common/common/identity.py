@@ -75,13 +75,21 @@ def describe(id_number, secret):
     )
 
 
-def protect(id_number, secret, sealer):
+def mask_name(name):
+    """张三丰 -> 张**: the surname alone, as e-card channels display a holder."""
+    return name[:1] + "*" * (len(name) - 1)
+
+
+def protect(id_number, secret, sealer, name=None):
     """The form in which a person crosses from the gateway into the platform: keyed hash,
-    masked number and sealed number; the plain number goes no further."""
+    masked number and sealed number (and name, when given); the plain values go no further."""
     person = describe(id_number, secret)
-    return {"person_key": person.person_key, "masked": person.masked, "region_code": person.region_code,
-            "birth_year": person.birth_year, "gender": person.gender,
-            "sealed": base64.b64encode(sealer.seal(validate(id_number))).decode()}
+    protected = {"person_key": person.person_key, "masked": person.masked, "region_code": person.region_code,
+                 "birth_year": person.birth_year, "gender": person.gender,
+                 "sealed": base64.b64encode(sealer.seal(validate(id_number))).decode()}
+    if name:
+        protected.update(name_masked=mask_name(name), name_sealed=base64.b64encode(sealer.seal(name)).decode())
+    return protected
 
 
 def age_band(birth_year, on=None):

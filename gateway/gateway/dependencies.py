@@ -17,8 +17,8 @@ class Identity(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self
 
-    def protect(self, id_number):
-        return identity.protect(id_number, self.secret, self.sealer)
+    def protect(self, id_number, name=None):
+        return identity.protect(id_number, self.secret, self.sealer, name)
 
     def person_key(self, id_number):
         return identity.person_key(identity.validate(id_number), self.secret)

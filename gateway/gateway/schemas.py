@@ -1,5 +1,7 @@
 """What crosses the gateway: every request body is loaded through one of these before
 any service sees it. Amounts are integer fen; times carry a timezone."""
+import re
+
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 # ^…$ for the OpenAPI document (ECMAScript); the exact length refuses the newline that $ lets through.
@@ -73,6 +75,21 @@ class ClassIn(StrictSchema):
     completion_threshold = fields.Float(load_default=0.8, validate=validate.Range(0.01, 1.0))
     sessions = fields.List(fields.Nested(SessionIn), required=True, validate=validate.Length(min=1, max=500))
     roster = fields.List(ID_NUMBER, load_default=list, validate=validate.Length(max=5000))
+
+
+def _person_name(value):
+    if not re.fullmatch(r"[^\x00-\x1f\x7f0-9]+", value):
+        raise ValidationError("A name has no digits and no control characters.")
+
+
+class TraineeIn(StrictSchema):
+    id_number = ID_NUMBER
+    name = fields.String(load_default=None, validate=[validate.Length(min=1, max=50), _person_name])
+
+
+class TraineesBatchIn(StrictSchema):
+    """Rows are checked one by one (``TraineeIn``), so that a bad row is refused alone."""
+    trainees = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
 
 
 class TemplateIn(StrictSchema):
@@ -155,6 +172,50 @@ class HolderQuery(StrictSchema):
 
 class VerificationIn(StrictSchema):
     code = fields.String(required=True, validate=validate.Length(min=13, max=32))
+
+
+class QrIn(StrictSchema):
+    qr = fields.String(required=True, validate=validate.Length(min=13, max=512),
+                       metadata={"description": "the text the scanner read from the voucher's QR code"})
+
+
+VOUCHER_CODES = fields.List(fields.String(validate=validate.Length(min=1, max=32)), required=True,
+                            validate=validate.Length(min=1, max=1000))
+# The reason travels in redemption's vouchers_voided event: a code, so no free text can carry a name.
+VOID_REASONS = ["holder_request", "ineligible", "issued_in_error", "policy_change", "other"]
+
+
+class VoidIn(StrictSchema):
+    codes = VOUCHER_CODES
+    reason = fields.String(required=True, validate=validate.OneOf(VOID_REASONS))
+
+
+class SettlementIn(StrictSchema):
+    institution_id = fields.UUID(required=True)
+    codes = VOUCHER_CODES
+    payment_reference = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "the province's own payment or voucher-of-account number"})
+
+
+class CertificateData(StrictSchema):
+    number = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["skill_level", "qualification", "special_operation", "training"]))
+    occupation = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    skill_level = fields.Integer(load_default=None, validate=validate.Range(1, 5))
+    issued_on = fields.Date(required=True)
+    issuer = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class CertificateIn(StrictSchema):
+    voucher_code = fields.String(required=True, validate=validate.Length(min=13, max=32))
+    id_number = ID_NUMBER
+    certificate = fields.Nested(CertificateData, required=True)
+
+
+class MonthlyReportQuery(StrictSchema):
+    month = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}$",
+                                                                  error="Give the month as YYYY-MM."))
 
 
 class StatisticsQuery(StrictSchema):

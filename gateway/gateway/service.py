@@ -32,6 +32,28 @@ def _own_institution(client, institution_id):
     return str(institution_id) if institution_id else None
 
 
+def _load_rows(raw_rows, schema, prepare):
+    """Load a batch row by row: a bad row is refused with its reason and never blocks the
+    others. Returns the refusals and the prepared good rows, both by row index."""
+    refused, valid = {}, {}
+    for index, raw in enumerate(raw_rows):
+        try:
+            valid[index] = prepare(schema().load(raw))
+        except ValidationError as exc:
+            refused[index] = {"status": "refused", "error": "validation_failed",
+                              "message": "Some fields are missing or wrong; see details.",
+                              "details": exc.normalized_messages()}
+        except DomainError as refusal:
+            refused[index] = {"status": "refused", **refusal.as_dict()}
+    return refused, valid
+
+
+def _row_report(results, statuses):
+    """The answer to a batch: a count per status, then every row in order."""
+    rows = [{"row": index, **results[index]} for index in sorted(results)]
+    return {**{status: sum(r["status"] == status for r in rows) for status in statuses}, "rows": rows}
+
+
 class GatewayService(Observable):
     name = "gateway"
     db = Database()  # clients, keys, nonces; commands' idempotency lives in each service
@@ -70,24 +92,13 @@ class GatewayService(Observable):
     def batch_add_institutions(self, client, body):
         """Register up to 1,000 institutions; the answer says, row by row, accepted (with its id) or
         refused (with the reason). A bad row never blocks the good ones; repeating an upload adds nothing."""
-        results, valid = {}, {}
-        for index, raw in enumerate(body["institutions"]):
-            try:
-                row = schemas.InstitutionIn().load(raw)
-                client.require_region(row["region_code"], "The institution's region")
-                valid[index] = row
-            except ValidationError as exc:
-                results[index] = {"status": "refused", "error": "validation_failed",
-                                  "message": "Some fields are missing or wrong; see details.",
-                                  "details": exc.normalized_messages()}
-            except DomainError as refusal:
-                results[index] = {"status": "refused", **refusal.as_dict()}
+        def check(row):
+            client.require_region(row["region_code"], "The institution's region")
+            return row
+        results, valid = _load_rows(body["institutions"], schemas.InstitutionIn, check)
         if valid:
-            registered = self.issuance.register_institutions(rows=list(valid.values()))
-            results.update(zip(valid, registered))
-        rows = [{"row": index, **results[index]} for index in range(len(body["institutions"]))]
-        return {"accepted": sum(r["status"] == "accepted" for r in rows),
-                "refused": sum(r["status"] == "refused" for r in rows), "rows": rows}
+            results.update(zip(valid, self.issuance.register_institutions(rows=list(valid.values()))))
+        return _row_report(results, ("accepted", "refused"))
 
     @api("POST", "/v1/classes", roles=MANAGERS | {"institution"}, body=schemas.ClassIn, status=201,
          operation_id="registerClass", tag="catalogue")
@@ -100,6 +111,21 @@ class GatewayService(Observable):
         roster = [self.identity.protect(number) for number in body.pop("roster")]
         return self.issuance.register_class(institution_id=institution_id, region_code=client.region_code,
                                             roster=roster, **body)
+
+    @api("POST", "/v1/classes/<class_id>/trainees", roles=MANAGERS | {"institution"}, body=schemas.TraineesBatchIn,
+         operation_id="batchAddTrainees", tag="catalogue")
+    def batch_add_trainees(self, client, body, class_id):
+        """Add up to 1,000 trainees (ID number, name) to a class roster; row by row, added, unchanged
+        (already on the roster) or refused with the reason. Targeted vouchers issued again for the
+        class reach the new trainees."""
+        results, valid = _load_rows(body["trainees"], schemas.TraineeIn,
+                                    lambda row: self.identity.protect(row["id_number"], row["name"]))
+        if valid:
+            added = self.issuance.add_trainees(
+                class_id=class_id, region_code=client.region_code, trainees=list(valid.values()),
+                institution_id=client.institution_id if client.role == "institution" else None)
+            results.update({index: {"status": status} for index, status in zip(valid, added)})
+        return {"class_id": class_id, **_row_report(results, ("added", "unchanged", "refused"))}
 
     # -- templates and issuance --------------------------------------------------------
 
@@ -154,6 +180,22 @@ class GatewayService(Observable):
         voucher = self.issuance.get_voucher(code=code)
         client.require_region(voucher["region_code"], "This voucher")
         return voucher
+
+    @api("POST", "/v1/vouchers/void", roles=MANAGERS, body=schemas.VoidIn, operation_id="batchVoidVouchers",
+         tag="issuance")
+    def void_vouchers(self, client, body):
+        """Void up to 1,000 claimed vouchers of your region (批量作废); row by row, voided or refused with
+        the reason. A used or written-off voucher is never voided."""
+        return self.redemption.void_vouchers(voucher_codes=body["codes"], region_code=client.region_code,
+                                             reason=body["reason"])
+
+    @api("POST", "/v1/trainees/qr-lookup", roles=READERS | {"institution", "device"}, body=schemas.QrIn,
+         operation_id="getTraineeByQr", tag="issuance", changes_nothing=True)
+    def trainee_by_qr(self, client, body):
+        """Who holds the voucher a scanner just read, masked: for an institution, only the holder of a
+        voucher it could take or of someone on its rosters."""
+        return self.issuance.trainee_by_voucher(code=body["qr"], region_code=client.region_code,
+                                                institution_id=client.institution_id)
 
     # -- redemption and attendance ----------------------------------------------------
 
@@ -212,6 +254,24 @@ class GatewayService(Observable):
         """Disburse an approved application; its vouchers are written off (核销)."""
         return self.settlement.disburse_claim(claim_id=claim_id, region_code=client.region_code)
 
+    @api("POST", "/v1/settlements", roles=MANAGERS, body=schemas.SettlementIn, status=201,
+         operation_id="settleVouchers", tag="settlement")
+    def settle_vouchers(self, client, body):
+        """Write off (核销) used vouchers your province paid through its own finance system; each code
+        gets a verdict, and the accepted ones are settled everywhere."""
+        return self.settlement.settle_vouchers(
+            region_code=client.region_code, institution_id=str(body["institution_id"]),
+            voucher_codes=body["codes"], payment_reference=body["payment_reference"], settled_by=client.client_id)
+
+    @api("POST", "/v1/certificates", roles=MANAGERS | {"institution"}, body=schemas.CertificateIn, status=201,
+         operation_id="addCertificate", tag="settlement")
+    def add_certificate(self, client, body):
+        """Record the certificate a trainee obtained after the training a voucher paid for."""
+        return self.settlement.add_certificate(
+            voucher_code=body["voucher_code"], person_key=self.identity.person_key(body["id_number"]),
+            institution_id=client.institution_id if client.role == "institution" else None,
+            region_code=client.region_code, certificate=schemas.CertificateData().dump(body["certificate"]))
+
     # -- statistics -------------------------------------------------------------------
 
     @api("GET", "/v1/indicators/<region_code>", roles=READERS, query=schemas.StatisticsQuery,
@@ -221,6 +281,15 @@ class GatewayService(Observable):
         progress against the year's target when ``year`` is given."""
         client.require_region(region_code, "This region")
         return self.statistics.region_summary(region_code=region_code, year=query["year"])
+
+    @api("GET", "/v1/reports/monthly/<region_code>", roles=READERS, query=schemas.MonthlyReportQuery,
+         operation_id="getMonthlyReport", tag="statistics")
+    def monthly_report(self, client, query, region_code):
+        """The monthly supervision report (月调度) of a region: one row per city of a province (per county
+        of a city, per province for the ministry), with the month's counts, the year to date, the
+        indicators and progress against the year's targets."""
+        client.require_region(region_code, "This region")
+        return self.statistics.monthly_report(region_code=region_code, month=query["month"])
 
     @api("PUT", "/v1/statistics/targets", roles=READERS, body=schemas.TargetsIn, operation_id="setTargets",
          tag="statistics")

@@ -23,9 +23,14 @@ def record_class(tx, event):
     if p["sessions"]:
         tx.session.execute(pg_insert(ClassSession).on_conflict_do_nothing(),
                            [{"class_id": p["class_id"], **s} for s in p["sessions"]])
-    if p["roster"]:
+    enrol(tx, event)
+
+
+def enrol(tx, event):
+    """Trainees on a class roster, from its registration or from a later batch."""
+    if event.payload["roster"]:
         tx.session.execute(pg_insert(Enrolment).on_conflict_do_nothing(),
-                           [{"class_id": p["class_id"], "person_key": k} for k in p["roster"]])
+                           [{"class_id": event.payload["class_id"], "person_key": k} for k in event.payload["roster"]])
 
 
 def _class(session, class_id):

@@ -29,3 +29,10 @@ class ClassRegistered(Schema):
     site = fields.Nested(Site, required=True)
     sessions = fields.List(fields.Nested(Session), required=True)
     roster = fields.List(fields.String(), required=True)
+
+
+class RosterExtended(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    class_id = fields.UUID(required=True)
+    roster = fields.List(fields.String(), required=True)

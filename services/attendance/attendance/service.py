@@ -25,3 +25,7 @@ class AttendanceService(Observable):
     @subscribe("issuance", "class_registered", schema=schemas.ClassRegistered)
     def handle_class_registered(self, event):
         self.db.consume(event, operations.record_class)
+
+    @subscribe("issuance", "roster_extended", schema=schemas.RosterExtended)
+    def handle_roster_extended(self, event):
+        self.db.consume(event, operations.enrol)

@@ -7,6 +7,7 @@ CLASS_REGISTERED = "class_registered"
 TEMPLATE_CREATED = "template_created"
 VOUCHERS_ISSUED = "vouchers_issued"
 VOUCHERS_CLAIMED = "vouchers_claimed"
+ROSTER_EXTENDED = "roster_extended"
 
 # Claimed vouchers travel in chunks so that a roster of 100,000 is a few hundred events.
 CLAIMED_CHUNK = 1000
@@ -44,6 +45,11 @@ class ClassRegistered(Schema):
     site = fields.Nested(SiteData, required=True)
     sessions = fields.List(fields.Nested(SessionData), required=True)
     roster = fields.List(fields.String(), required=True)
+
+
+class RosterExtended(Schema):
+    class_id = fields.UUID(required=True)
+    roster = fields.List(fields.String(), required=True)  # person keys added to the class
 
 
 class TemplateTerms(Schema):
@@ -90,4 +96,5 @@ SCHEMAS = {
     TEMPLATE_CREATED: TemplateCreated,
     VOUCHERS_ISSUED: VouchersIssued,
     VOUCHERS_CLAIMED: VouchersClaimed,
+    ROSTER_EXTENDED: RosterExtended,
 }

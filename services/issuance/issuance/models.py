@@ -21,6 +21,8 @@ class Person(Base):
     person_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     id_masked: Mapped[str] = mapped_column(String(18))
     id_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    name_masked: Mapped[str | None] = mapped_column(String(32))
+    name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     region_code: Mapped[str] = mapped_column(String(6))
     birth_year: Mapped[int] = mapped_column(Integer)
     gender: Mapped[str] = mapped_column(String(1))
@@ -75,6 +77,7 @@ class RosterEntry(Base):
     __tablename__ = "roster"
     class_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("classes.id"), primary_key=True)
     person_key: Mapped[str] = mapped_column(ForeignKey("persons.person_key"), primary_key=True)
+    added_at = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Template(Base):

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from common import codes, pagination, regions
+from common.identity import age_band
 from common.errors import Conflict, Forbidden, InvalidInput, not_found
 from issuance import events
 from issuance.domain import claims
@@ -37,12 +38,18 @@ def _get(session, model, ident, kind):
 
 
 def _save_persons(session, persons):
-    """Upsert protected persons (see ``common.identity.protect``); returns their keys."""
-    if persons:
-        rows = [{"person_key": p["person_key"], "id_masked": p["masked"], "id_sealed": base64.b64decode(p["sealed"]),
-                 "region_code": p["region_code"], "birth_year": p["birth_year"], "gender": p["gender"]}
-                for p in persons]
-        session.execute(pg_insert(Person).on_conflict_do_nothing(), rows)
+    """Upsert protected persons (see ``common.identity.protect``); a name given later is
+    kept, a name not given never erases one. Returns their keys."""
+    rows = {p["person_key"]: {
+        "person_key": p["person_key"], "id_masked": p["masked"], "id_sealed": base64.b64decode(p["sealed"]),
+        "region_code": p["region_code"], "birth_year": p["birth_year"], "gender": p["gender"],
+        "name_masked": p.get("name_masked"),
+        "name_sealed": base64.b64decode(p["name_sealed"]) if p.get("name_sealed") else None} for p in persons}
+    if rows:
+        statement = pg_insert(Person).values(list(rows.values()))
+        session.execute(statement.on_conflict_do_update(index_elements=["person_key"], set_={
+            name: func.coalesce(getattr(statement.excluded, name), getattr(Person, name))
+            for name in ("name_masked", "name_sealed")}))
     return [p["person_key"] for p in persons]
 
 
@@ -108,6 +115,29 @@ def register_class(tx, *, institution_id, region_code, site_id, name, occupation
             "sessions": [{"session_id": str(s.id), "starts_at": s.starts_at.isoformat(),
                           "ends_at": s.ends_at.isoformat()} for s in session_rows],
             "roster_size": len(set(person_keys))}
+
+
+def add_trainees(tx, *, class_id, region_code, institution_id=None, trainees):
+    """Batch add trainees (批量添加培训人员) to a class roster: each row added, or unchanged
+    when the person is already on it, so a repeated upload adds nobody twice."""
+    training_class = _get(tx.session, TrainingClass, class_id, "class")
+    institution = tx.session.get(Institution, training_class.institution_id)
+    if institution_id and str(institution.id) != str(institution_id):
+        raise Forbidden("other_institution", "This class belongs to another institution.")
+    if not regions.contains(region_code, institution.region_code):
+        raise Forbidden("other_region", "This class belongs to a region outside yours.")
+    person_keys = _save_persons(tx.session, trainees)
+    added = set(tx.session.scalars(pg_insert(RosterEntry).values(
+        [{"class_id": training_class.id, "person_key": key} for key in dict.fromkeys(person_keys)])
+        .on_conflict_do_nothing().returning(RosterEntry.person_key)))
+    if added:
+        tx.emit(events.ROSTER_EXTENDED, aggregate_id=training_class.id, payload={
+            "class_id": str(training_class.id), "roster": [key for key in dict.fromkeys(person_keys) if key in added]})
+    rows, seen = [], set()
+    for key in person_keys:
+        rows.append("added" if key in added and key not in seen else "unchanged")
+        seen.add(key)
+    return rows
 
 
 def create_template(tx, **terms):
@@ -242,15 +272,19 @@ def _voucher_view(voucher, region_code):
             "claimed_at": voucher.claimed_at.isoformat() if voucher.claimed_at else None}
 
 
-def get_voucher(tx, *, code):
+def _voucher_by_code(session, code):
     normalised = codes.normalise(code)
     if normalised is None:
         raise InvalidInput("invalid_code", "This is not a voucher code: check it for a typo.")
-    row = tx.session.execute(select(Voucher, Template.region_code).join(Template).where(
-        Voucher.code == normalised)).first()
-    if row is None:
+    voucher = session.scalar(select(Voucher).where(Voucher.code == normalised))
+    if voucher is None:
         raise not_found("voucher", code)
-    return _voucher_view(*row)
+    return voucher
+
+
+def get_voucher(tx, *, code):
+    voucher = _voucher_by_code(tx.session, code)
+    return _voucher_view(voucher, tx.session.get(Template, voucher.template_id).region_code)
 
 
 def list_holder_vouchers(tx, *, person_key, region_code, cursor=None, limit=50):
@@ -262,11 +296,45 @@ def list_holder_vouchers(tx, *, person_key, region_code, cursor=None, limit=50):
                            view=lambda row: _voucher_view(*row))
 
 
+def trainee_by_voucher(tx, *, code, region_code, institution_id=None):
+    """Who holds a scanned voucher (通过二维码获取学员信息), masked. An institution sees the
+    holder only of a voucher it could take: one naming it, or open to every institution of
+    its region, or one whose holder is on one of its rosters."""
+    voucher = _voucher_by_code(tx.session, code)
+    template = tx.session.get(Template, voucher.template_id)
+    if voucher.holder is None:
+        raise Conflict("not_claimed", "Nobody has claimed this voucher yet.")
+    if institution_id:
+        institution = _get(tx.session, Institution, institution_id, "institution")
+        on_roster = tx.session.scalar(select(func.count()).select_from(RosterEntry).join(TrainingClass).where(
+            RosterEntry.person_key == voucher.holder, TrainingClass.institution_id == institution.id))
+        named = template.institution_ids and institution.id in template.institution_ids
+        open_here = not template.institution_ids and regions.contains(template.region_code,
+                                                                      institution.region_code)
+        if not (on_roster or named or open_here):
+            raise Forbidden("not_your_trainee", "This voucher cannot be used at your institution, and its holder "
+                                                "is on none of your rosters.")
+    elif not regions.contains(region_code, template.region_code):
+        raise Forbidden("other_region", "This voucher belongs to a region outside yours.")
+    person = tx.session.get(Person, voucher.holder)
+    return {"voucher": _voucher_view(voucher, template.region_code) | {
+                "occupation": template.occupation, "skill_level": template.skill_level},
+            "trainee": {"name": person.name_masked, "id_number": person.id_masked, "gender": person.gender,
+                        "age_band": age_band(person.birth_year), "region_code": person.region_code}}
+
+
 def record_use(tx, event):
     """Redemption reports a use: the holder's view of the voucher follows. Only ever
     forward: a late use event never undoes a settlement already recorded."""
     tx.session.execute(update(Voucher).where(Voucher.id == event.payload["voucher_id"],
                                              Voucher.status.in_(("issued", "claimed"))).values(status="used"))
+
+
+def record_void(tx, event):
+    """Redemption voided claimed vouchers (作废): void for good, never after a use."""
+    voucher_ids = [v["voucher_id"] for v in event.payload["vouchers"]]
+    tx.session.execute(update(Voucher).where(Voucher.id.in_(voucher_ids), Voucher.status == "claimed")
+                       .values(status="void"))
 
 
 def record_settlement(tx, event):

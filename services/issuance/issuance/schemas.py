@@ -18,3 +18,15 @@ class VouchersSettled(Schema):
     class Meta:
         unknown = EXCLUDE
     vouchers = fields.List(fields.Nested(SettledVoucher), required=True)
+
+
+class VoidedVoucher(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    voucher_id = fields.UUID(required=True)
+
+
+class VouchersVoided(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    vouchers = fields.List(fields.Nested(VoidedVoucher), required=True)

@@ -27,6 +27,11 @@ class IssuanceService(Observable):
         return self.db.run(operations.register_class, **training_class)
 
     @rpc
+    def add_trainees(self, *, class_id, region_code, institution_id=None, trainees):
+        return self.db.run(operations.add_trainees, class_id=class_id, region_code=region_code,
+                           institution_id=institution_id, trainees=trainees)
+
+    @rpc
     def create_template(self, **terms):
         return self.db.run(operations.create_template, **terms)
 
@@ -59,6 +64,11 @@ class IssuanceService(Observable):
         return self.db.run(operations.get_voucher, code=code)
 
     @rpc
+    def trainee_by_voucher(self, *, code, region_code, institution_id=None):
+        return self.db.run(operations.trainee_by_voucher, code=code, region_code=region_code,
+                           institution_id=institution_id)
+
+    @rpc
     def region_summary(self, *, region_code):
         return self.db.run(operations.region_summary, region_code=region_code)
 
@@ -69,3 +79,7 @@ class IssuanceService(Observable):
     @subscribe("settlement", "vouchers_settled", schema=schemas.VouchersSettled)
     def handle_vouchers_settled(self, event):
         self.db.consume(event, operations.record_settlement)
+
+    @subscribe("redemption", "vouchers_voided", schema=schemas.VouchersVoided)
+    def handle_vouchers_voided(self, event):
+        self.db.consume(event, operations.record_void)

@@ -1,7 +1,10 @@
 """Events redemption publishes."""
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 VOUCHER_USED = "voucher_used"
+VOUCHERS_VOIDED = "vouchers_voided"
+# Why a manager voids claimed vouchers; a code, so that no free text can carry personal data.
+VOID_REASONS = ("holder_request", "ineligible", "issued_in_error", "policy_change", "other")
 
 
 class VoucherUsed(Schema):
@@ -14,4 +17,16 @@ class VoucherUsed(Schema):
     template = fields.Dict(required=True)  # the issuance snapshot the voucher carries
 
 
-SCHEMAS = {VOUCHER_USED: VoucherUsed}
+class VoidedVoucher(Schema):
+    voucher_id = fields.UUID(required=True)
+    code = fields.String(required=True)
+    voided_at = fields.AwareDateTime(required=True)
+    template = fields.Dict(required=True)  # the issuance snapshot the voucher carries
+
+
+class VouchersVoided(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(VOID_REASONS))
+    vouchers = fields.List(fields.Nested(VoidedVoucher), required=True)
+
+
+SCHEMAS = {VOUCHER_USED: VoucherUsed, VOUCHERS_VOIDED: VouchersVoided}

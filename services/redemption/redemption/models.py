@@ -25,6 +25,8 @@ class VoucherRight(Base):
     used_at = mapped_column(DateTime(timezone=True))
     used_by_institution = mapped_column(UUID(as_uuid=True))
     used_in_class = mapped_column(UUID(as_uuid=True))
+    voided_at = mapped_column(DateTime(timezone=True))
+    void_reason = mapped_column(Text)
 
 
 class TrainingClass(Base):

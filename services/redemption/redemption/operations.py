@@ -6,10 +6,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common import codes, regions
-from common.errors import InvalidInput, NotFound, not_found
+from common.errors import Forbidden, InvalidInput, NotFound, not_found
 from redemption import events
 from redemption.domain.use import check_use, refuse_by_status
 from redemption.models import TrainingClass, VoucherRight
+
+VOID_CHUNK = 1000  # vouchers per vouchers_voided event
 
 
 def record_claims(tx, event):
@@ -83,6 +85,46 @@ def redeem(tx, *, code, class_id, institution_id, today=None):
     tx.emit(events.VOUCHER_USED, aggregate_id=right.voucher_id, payload=payload)
     return {"voucher_id": str(right.voucher_id), "code": right.code, "status": "used",
             "used_at": used_at.isoformat(), "class_id": str(training_class.class_id)}
+
+
+def void_vouchers(tx, *, voucher_codes, region_code, reason):
+    """Batch void of claimed vouchers (批量作废已领培训券): each code voided, or refused with
+    its reason. One conditional update decides against concurrent scans, so a voucher in
+    use is never voided and a voided voucher is never used."""
+    normalised = [codes.normalise(code) for code in voucher_codes]
+    rights = {r.code: r for r in tx.session.scalars(select(VoucherRight).where(
+        VoucherRight.code.in_([code for code in normalised if code])))}
+    ours = [r.voucher_id for r in rights.values() if regions.contains(region_code, r.region_code)]
+    voided_at = datetime.datetime.now(datetime.timezone.utc)
+    voided = set(tx.session.scalars(
+        update(VoucherRight).where(VoucherRight.voucher_id.in_(ours), VoucherRight.status == "claimed")
+        .values(status="void", voided_at=voided_at, void_reason=reason).returning(VoucherRight.voucher_id),
+        execution_options={"synchronize_session": False}))
+    status = {code: state for code, state in tx.session.execute(
+        select(VoucherRight.code, VoucherRight.status).where(VoucherRight.code.in_(list(rights))))}
+    rows, done = [], set()
+    for index, (typed, code) in enumerate(zip(voucher_codes, normalised)):
+        right = rights.get(code)
+        if code is None:
+            refusal = InvalidInput("invalid_code", "This is not a voucher code: check it for a typo.")
+        elif right is None:
+            refusal = NotFound("voucher_not_claimed", "No claimed voucher has this code.")
+        elif right.voucher_id not in ours:
+            refusal = Forbidden("other_region", "This voucher belongs to a region outside yours.")
+        elif right.voucher_id in voided and code not in done:
+            refusal = None
+        else:
+            refusal = refuse_by_status(status[code])
+        done.add(code)
+        rows.append({"row": index, "code": code or typed, "status": "voided"} if refusal is None else
+                    {"row": index, "code": code or typed, "status": "refused", **refusal.as_dict()})
+    changed = [r for r in rights.values() if r.voucher_id in voided]
+    batch_id = uuid.uuid4()
+    for start in range(0, len(changed), VOID_CHUNK):
+        tx.emit(events.VOUCHERS_VOIDED, aggregate_id=batch_id, payload={"reason": reason, "vouchers": [
+            {"voucher_id": str(r.voucher_id), "code": r.code, "voided_at": voided_at.isoformat(),
+             "template": r.terms} for r in changed[start:start + VOID_CHUNK]]})
+    return {"voided": len(voided), "refused": len(rows) - len(voided), "rows": rows}
 
 
 def region_summary(tx, *, region_code):

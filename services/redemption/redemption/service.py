@@ -22,6 +22,11 @@ class RedemptionService(Observable):
         return self.db.run(operations.verify, code=code)
 
     @rpc
+    def void_vouchers(self, *, voucher_codes, region_code, reason):
+        return self.db.run(operations.void_vouchers, voucher_codes=voucher_codes, region_code=region_code,
+                           reason=reason)
+
+    @rpc
     def region_summary(self, *, region_code):
         return self.db.run(operations.region_summary, region_code=region_code)
 

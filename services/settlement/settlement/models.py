@@ -1,8 +1,9 @@
-"""Settlement's tables: what it knows of used vouchers and completed training, and the
-subsidy applications it decides."""
+"""Settlement's tables: what it knows of used vouchers and completed training, the
+subsidy applications it decides, and the certificates trainees obtained."""
 import uuid
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, Text, text
+from sqlalchemy import (BigInteger, Date, DateTime, ForeignKey, Identity, Index, SmallInteger, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,9 +32,12 @@ class Completion(Base):
 
 
 class SubsidyClaim(Base):
-    """A subsidy application by an institution, and its review."""
+    """A subsidy application by an institution, and its review; or (kind ``direct``) a
+    settlement a province paid itself and reported, with its payment reference."""
     __tablename__ = "subsidy_claims"
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(12), server_default=text("'application'"))
+    payment_reference = mapped_column(Text)
     institution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     region_code: Mapped[str] = mapped_column(String(6), index=True)
     status: Mapped[str] = mapped_column(String(12))
@@ -57,3 +61,25 @@ class ClaimLine(Base):
     # A voucher is paid through one application at most, whatever the concurrency.
     __table_args__ = (Index("claim_lines_voucher_once", "voucher_id", unique=True,
                             postgresql_where=text("accepted")),)
+
+
+class Certificate(Base):
+    """A certificate a trainee obtained after voucher-funded training (添加证书). Its number
+    identifies a person: it stays here and never travels in an event."""
+    __tablename__ = "certificates"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    person_key: Mapped[str] = mapped_column(String(64))
+    institution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(64))
+    occupation: Mapped[str] = mapped_column(Text)
+    skill_level = mapped_column(SmallInteger)
+    issued_on = mapped_column(Date, nullable=False)
+    issuer: Mapped[str] = mapped_column(Text)
+    recorded_at = mapped_column(DateTime(timezone=True), nullable=False)
+    # One certificate, one record, whoever reports it and however often.
+    __table_args__ = (UniqueConstraint("kind", "number", name="certificates_kind_number"),)

@@ -1,4 +1,5 @@
-"""Settlement's use cases: subsidy applications, review, disbursement and write-off."""
+"""Settlement's use cases: subsidy applications, review, disbursement and write-off, direct
+settlements reported by provinces, and trainees' certificates."""
 import datetime
 import uuid
 
@@ -7,10 +8,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from common import codes, regions
-from common.errors import Conflict, Forbidden, RuleViolation, not_found
+from common.errors import Conflict, Forbidden, InvalidInput, RuleViolation, not_found
 from settlement import events
-from settlement.domain import claims
-from settlement.models import ClaimLine, Completion, SubsidyClaim, UsedVoucher
+from settlement.domain import certificates, claims
+from settlement.models import Certificate, ClaimLine, Completion, SubsidyClaim, UsedVoucher
 
 
 def _now():
@@ -30,43 +31,82 @@ def record_completion(tx, event):
         "class_id": event.payload["class_id"], "person_key": event.payload["person_key"]}])
 
 
-def submit_claim(tx, *, institution_id, region_code, voucher_codes, submitted_by):
-    """An institution applies for the subsidy of the vouchers it used; each line gets a
-    verdict. An application with no payable line is refused whole and writes nothing."""
+def _check_region(region_code):
+    """The caller's region decides what it may touch: an empty or malformed one would reach everything."""
+    if not regions.is_valid(region_code):
+        raise InvalidInput("invalid_region", "region_code must be a 6-digit administrative division code.")
+
+
+def _judge_lines(session, voucher_codes, *, institution_id, within=None):
+    """Each typed code's verdict, in order. A code given twice is paid once."""
     normalised = [codes.normalise(c) or c for c in voucher_codes]
-    used = {u.code: u for u in tx.session.scalars(select(UsedVoucher).where(UsedVoucher.code.in_(normalised)))}
-    completed = set(tx.session.execute(select(Completion.class_id, Completion.person_key).where(
+    used = {u.code: u for u in session.scalars(select(UsedVoucher).where(UsedVoucher.code.in_(normalised)))}
+    completed = set(session.execute(select(Completion.class_id, Completion.person_key).where(
         Completion.person_key.in_([u.person_key for u in used.values()]))).tuples())
-    claimed = set(tx.session.scalars(select(ClaimLine.voucher_id).where(
+    claimed = set(session.scalars(select(ClaimLine.voucher_id).where(
         ClaimLine.accepted, ClaimLine.voucher_id.in_([u.voucher_id for u in used.values()]))))
     verdicts, seen = [], set()
     for typed, code in zip(voucher_codes, normalised):
         record = used.get(code)
         verdict = claims.judge_line(
-            code if record else typed, record, institution_id=institution_id,
+            code if record else typed, record, institution_id=institution_id, within=within,
             completed=record is not None and (record.class_id, record.person_key) in completed,
             in_other_claim=record is not None and (record.voucher_id in claimed or code in seen))
         seen.add(code)
         verdicts.append(verdict)
+    return verdicts
+
+
+def _record_claim(tx, verdicts, *, kind, institution_id, region_code, submitted_by, payment_reference=None):
+    """Write a claim and its lines. A claim with no payable line is refused whole and writes
+    nothing."""
     accepted = [v for v in verdicts if v.accepted]
     if not accepted:
-        raise RuleViolation("no_payable_lines", "No line of this application can be paid; see details.",
+        raise RuleViolation("no_payable_lines", "No line of this request can be paid; see details.",
                             {"lines": [_line_view(v) for v in verdicts]})
-    claim = SubsidyClaim(id=uuid.uuid4(), institution_id=uuid.UUID(str(institution_id)), region_code=region_code,
-                         status=claims.SUBMITTED, total_fen=sum(v.amount_fen for v in accepted),
-                         submitted_by=submitted_by, submitted_at=_now())
+    now = _now()
+    claim = SubsidyClaim(id=uuid.uuid4(), kind=kind, institution_id=uuid.UUID(str(institution_id)),
+                         region_code=region_code, status=claims.INITIAL[kind],
+                         total_fen=sum(v.amount_fen for v in accepted), submitted_by=submitted_by, submitted_at=now,
+                         disbursed_at=now if claims.INITIAL[kind] == claims.DISBURSED else None,
+                         payment_reference=payment_reference)
     tx.session.add(claim)
     tx.session.flush()
     tx.session.add_all([ClaimLine(claim_id=claim.id, code=v.code, voucher_id=v.voucher_id, accepted=v.accepted,
                                   reason=v.reason, amount_fen=v.amount_fen) for v in verdicts])
     try:
         tx.session.flush()
-    except IntegrityError:  # a concurrent application took one of these vouchers first
-        raise Conflict("already_claimed", "A voucher of this application is in another application; resubmit.")
+    except IntegrityError:  # a concurrent request took one of these vouchers first
+        raise Conflict("already_claimed", "A voucher here was taken by another application meanwhile; resubmit.")
+    return claim
+
+
+def submit_claim(tx, *, institution_id, region_code, voucher_codes, submitted_by):
+    """An institution applies for the subsidy of the vouchers it used; each line gets a
+    verdict. An application with no payable line is refused whole and writes nothing."""
+    verdicts = _judge_lines(tx.session, voucher_codes, institution_id=institution_id)
+    claim = _record_claim(tx, verdicts, kind=claims.APPLICATION, institution_id=institution_id,
+                          region_code=region_code, submitted_by=submitted_by)
+    accepted = sum(v.accepted for v in verdicts)
     tx.emit(events.SUBSIDY_CLAIM_SUBMITTED, aggregate_id=claim.id, payload={
         "claim_id": str(claim.id), "institution_id": str(claim.institution_id), "region_code": region_code,
-        "total_fen": claim.total_fen, "accepted": len(accepted), "refused": len(verdicts) - len(accepted)})
+        "total_fen": claim.total_fen, "accepted": accepted, "refused": len(verdicts) - accepted})
     return {**_claim_view(claim), "lines": [_line_view(v) for v in verdicts]}
+
+
+def settle_vouchers(tx, *, region_code, institution_id, voucher_codes, payment_reference, settled_by):
+    """A province that paid the subsidy through its own finance system reports the vouchers
+    settled (培训券结算). Each line is judged as in an application and must lie inside the
+    caller's region; the accepted ones are written off at once."""
+    _check_region(region_code)
+    verdicts = _judge_lines(tx.session, voucher_codes, institution_id=institution_id, within=region_code)
+    claim = _record_claim(tx, verdicts, kind=claims.DIRECT, institution_id=institution_id,
+                          region_code=region_code, submitted_by=settled_by, payment_reference=payment_reference)
+    _write_off(tx, claim)
+    accepted = sum(v.accepted for v in verdicts)
+    return {"settlement_id": str(claim.id), "institution_id": str(claim.institution_id),
+            "payment_reference": claim.payment_reference, "total_fen": claim.total_fen, "accepted": accepted,
+            "refused": len(verdicts) - accepted, "lines": [_line_view(v) for v in verdicts]}
 
 
 def _line_view(line):
@@ -107,6 +147,13 @@ def disburse_claim(tx, *, claim_id, region_code):
     claim = _claim(tx.session, claim_id, region_code, for_update=True)
     claim.status = claims.advance(claim.status, claims.DISBURSED)
     claim.disbursed_at = _now()
+    _write_off(tx, claim)
+    return _claim_view(claim)
+
+
+def _write_off(tx, claim):
+    """A paid claim's accepted vouchers are settled (核销): void here, and everywhere once
+    the event arrives."""
     lines = tx.session.execute(select(ClaimLine, UsedVoucher).join(
         UsedVoucher, UsedVoucher.voucher_id == ClaimLine.voucher_id).where(
         ClaimLine.claim_id == claim.id, ClaimLine.accepted)).all()
@@ -116,7 +163,6 @@ def disburse_claim(tx, *, claim_id, region_code):
         "claim_id": str(claim.id), "institution_id": str(claim.institution_id), "vouchers": [
             {"voucher_id": str(u.voucher_id), "code": u.code, "template_id": u.terms["template_id"],
              "region_code": u.region_code, "amount_fen": line.amount_fen} for line, u in lines]})
-    return _claim_view(claim)
 
 
 def get_claim(tx, *, claim_id, region_code):
@@ -134,3 +180,38 @@ def region_summary(tx, *, region_code):
                    SubsidyClaim.region_code.like(regions.like_pattern(region_code))).scalar_subquery())
         .where(UsedVoucher.region_code.like(regions.like_pattern(region_code)))).one()
     return {"used": used, "settled": settled, "settled_fen": settled_fen}
+
+
+def add_certificate(tx, *, voucher_code, person_key, institution_id, region_code, certificate):
+    """Record the certificate a trainee obtained after voucher-funded training (添加证书). The
+    same certificate reported again for the same voucher is answered with its first record."""
+    _check_region(region_code)
+    given = certificates.parse(certificate)
+    code = codes.normalise(voucher_code)
+    used = code and tx.session.scalar(select(UsedVoucher).where(UsedVoucher.code == code))
+    if not used:
+        raise not_found("voucher", voucher_code)
+    certificates.check_recorder(used, person_key=person_key, institution_id=institution_id, region_code=region_code)
+    certificates.check_issued_on(given["issued_on"], used_at=used.used_at)
+    record = tx.session.scalars(pg_insert(Certificate).values(
+        id=uuid.uuid4(), voucher_id=used.voucher_id, code=used.code, person_key=used.person_key,
+        institution_id=used.institution_id, class_id=used.class_id, region_code=used.region_code,
+        recorded_at=_now(), **given).on_conflict_do_nothing(constraint="certificates_kind_number")
+        .returning(Certificate)).first()
+    if record is None:  # recorded before, perhaps by a concurrent request that has committed since
+        existing = tx.session.scalar(select(Certificate).where(
+            Certificate.kind == given["kind"], Certificate.number == given["number"]))
+        return _certificate_view(certificates.check_existing(existing, voucher_id=used.voucher_id))
+    tx.emit(events.CERTIFICATE_ADDED, aggregate_id=record.id, payload={
+        "certificate_id": str(record.id), "voucher_id": str(record.voucher_id), "code": record.code,
+        "institution_id": str(record.institution_id), "class_id": str(record.class_id),
+        "region_code": record.region_code, "kind": record.kind, "occupation": record.occupation,
+        "skill_level": record.skill_level, "issued_on": record.issued_on.isoformat()})
+    return _certificate_view(record)
+
+
+def _certificate_view(record):
+    return {"certificate_id": str(record.id), "voucher_code": record.code, "kind": record.kind,
+            "number": record.number, "occupation": record.occupation, "skill_level": record.skill_level,
+            "issued_on": record.issued_on.isoformat(), "issuer": record.issuer,
+            "recorded_at": record.recorded_at.isoformat()}

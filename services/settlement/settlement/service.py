@@ -1,5 +1,6 @@
 """Settlement: where public money moves. Subsidy applications, review, disbursement and
-the write-off (核销) that voids a voucher's code for good."""
+the write-off (核销) that voids a voucher's code for good; settlements a province paid
+itself; and the certificates trainees obtained with voucher-funded training."""
 from nameko.rpc import rpc
 
 from common.db import Database
@@ -26,6 +27,16 @@ class SettlementService(Observable):
     @rpc
     def disburse_claim(self, *, claim_id, region_code):
         return self.db.run(operations.disburse_claim, claim_id=claim_id, region_code=region_code)
+
+    @rpc
+    def settle_vouchers(self, *, region_code, institution_id, voucher_codes, payment_reference, settled_by):
+        return self.db.run(operations.settle_vouchers, region_code=region_code, institution_id=institution_id,
+                           voucher_codes=voucher_codes, payment_reference=payment_reference, settled_by=settled_by)
+
+    @rpc
+    def add_certificate(self, *, voucher_code, person_key, institution_id, region_code, certificate):
+        return self.db.run(operations.add_certificate, voucher_code=voucher_code, person_key=person_key,
+                           institution_id=institution_id, region_code=region_code, certificate=certificate)
 
     @rpc
     def get_claim(self, *, claim_id, region_code):

@@ -8,8 +8,8 @@ import pytest
 
 from common.errors import Conflict, RuleViolation
 from settlement.domain.amounts import payable_fen
-from settlement.domain.claims import (APPROVED, DISBURSED, REJECTED, SUBMITTED, TRANSITIONS, LineVerdict, advance,
-                                      judge_line)
+from settlement.domain.claims import (APPLICATION, APPROVED, DIRECT, DISBURSED, INITIAL, REJECTED, SUBMITTED,
+                                      TRANSITIONS, LineVerdict, advance, judge_line)
 
 FACE_VALUE = {"function": "face_value", "face_value_fen": 80_000, "subsidy_standard_fen": None}
 CREDIT = {"function": "credit", "face_value_fen": None, "subsidy_standard_fen": 150_000}
@@ -73,6 +73,16 @@ def test_every_other_move_is_an_illegal_transition(current, target):
     assert current in refused.value.message and target in refused.value.message
 
 
+def test_an_application_starts_submitted_and_a_direct_settlement_is_born_disbursed():
+    assert INITIAL == {APPLICATION: SUBMITTED, DIRECT: DISBURSED}
+
+
+def test_a_direct_settlement_can_never_be_reviewed_again():
+    for target in STATES:
+        with pytest.raises(Conflict):
+            advance(INITIAL[DIRECT], target)
+
+
 @pytest.mark.parametrize("current", STATES)
 def test_an_unknown_target_state_is_an_illegal_transition(current):
     with pytest.raises(Conflict):
@@ -87,7 +97,7 @@ VOUCHER = uuid.uuid4()
 
 def _used(**overrides):
     return SimpleNamespace(**{"voucher_id": VOUCHER, "institution_id": INSTITUTION, "status": "used",
-                              "terms": CREDIT, **overrides})
+                              "region_code": "430102", "terms": CREDIT, **overrides})
 
 
 def _judge(used="default", **overrides):
@@ -129,3 +139,25 @@ def test_a_voucher_used_elsewhere_is_refused_before_its_other_faults_show():
 
 def test_a_settled_voucher_is_already_settled_even_if_it_is_in_another_claim():
     assert _judge(_used(status="settled"), in_other_claim=True).reason == "already_settled"
+
+
+# --- lines of a direct settlement: the voucher must lie inside the caller's region ----------
+
+@pytest.mark.parametrize("within", ["000000", "430000", "430100", "430102"])
+def test_a_voucher_inside_the_callers_region_is_judged_as_in_an_application(within):
+    assert _judge(within=within) == _judge()
+
+
+@pytest.mark.parametrize("within", ["370000", "430200", "430103"])
+def test_a_voucher_outside_the_callers_region_is_refused_as_other_region(within):
+    verdict = _judge(within=within)
+    assert verdict == LineVerdict("CODE", False, "other_region")
+
+
+def test_a_voucher_of_another_region_tells_nothing_of_its_other_faults():
+    verdict = _judge(_used(institution_id=uuid.uuid4(), status="settled"), within="370000", completed=False)
+    assert verdict.reason == "other_region"
+
+
+def test_an_unknown_code_stays_not_used_whatever_the_region():
+    assert _judge(None, within="370000").reason == "not_used"

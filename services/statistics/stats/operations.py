@@ -5,32 +5,45 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common import regions
-from stats.domain import indicators, targets
-from stats.models import Target, VoucherCounts
+from common.errors import InvalidInput
+from stats.domain import indicators, monthly, targets
+from stats.models import MonthlyCounts, Target, VoucherCounts
 
-COUNTS = ("issued", "claimed", "used", "settled", "settled_fen")
+COUNTS = monthly.COUNTS
 
 
-def _add(session, terms, **increments):
+def _upsert(session, table, row, keys, increments):
+    statement = pg_insert(table).values(row)
+    session.execute(statement.on_conflict_do_update(index_elements=keys, set_={
+        # A settlement carries no terms: a row it created gets them from the next event that does.
+        "function": func.coalesce(table.function, statement.excluded.function),
+        "distribution": func.coalesce(table.distribution, statement.excluded.distribution),
+        **{name: getattr(table, name) + getattr(statement.excluded, name) for name in increments}}))
+
+
+def _add(session, terms, month, **increments):
+    """Add to the running counts and to the same month's counts, in the same transaction."""
     row = {"region_code": terms["region_code"], "template_id": terms["template_id"],
            "function": terms.get("function"), "distribution": terms.get("distribution"),
            **{name: increments.get(name, 0) for name in COUNTS}}
-    statement = pg_insert(VoucherCounts).values(row)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["region_code", "template_id"],
-        set_={name: getattr(VoucherCounts, name) + getattr(statement.excluded, name) for name in increments}))
+    _upsert(session, VoucherCounts, row, ["region_code", "template_id"], increments)
+    _upsert(session, MonthlyCounts, {**row, "month": month}, ["region_code", "template_id", "month"], increments)
 
 
 def count_issued(tx, event):
-    _add(tx.session, event.payload["template"], issued=event.payload["count"])
+    _add(tx.session, event.payload["template"], monthly.month_of(event.occurred_at), issued=event.payload["count"])
 
 
 def count_claimed(tx, event):
-    _add(tx.session, event.payload["template"], claimed=len(event.payload["vouchers"]))
+    months = Counter(monthly.month_of(voucher.get("claimed_at") or event.occurred_at)
+                     for voucher in event.payload["vouchers"])
+    for month, n in months.items():
+        _add(tx.session, event.payload["template"], month, claimed=n)
 
 
 def count_used(tx, event):
-    _add(tx.session, event.payload["template"], used=1)
+    _add(tx.session, event.payload["template"], monthly.month_of(event.payload["used_at"] or event.occurred_at),
+         used=1)
 
 
 def count_settled(tx, event):
@@ -39,9 +52,23 @@ def count_settled(tx, event):
         key = (voucher["region_code"], voucher["template_id"])
         settled[key] += 1
         money[key] += voucher["amount_fen"]
+    month = monthly.month_of(event.occurred_at)
     for (region_code, template_id), n in settled.items():
-        _add(tx.session, {"region_code": region_code, "template_id": template_id},
+        _add(tx.session, {"region_code": region_code, "template_id": template_id}, month,
              settled=n, settled_fen=money[(region_code, template_id)])
+
+
+def count_voided(tx, event):
+    """Voided vouchers were claimed: they stay claimed, and count as voided too."""
+    voided, terms = Counter(), {}
+    for voucher in event.payload["vouchers"]:
+        template = voucher["template"]
+        key = (template["region_code"], template["template_id"],
+               monthly.month_of(voucher["voided_at"] or event.occurred_at))
+        voided[key] += 1
+        terms[key] = template
+    for key, n in voided.items():
+        _add(tx.session, terms[key], key[2], voided=n)
 
 
 def set_targets(tx, *, year, rows):
@@ -68,3 +95,30 @@ def region_summary(tx, *, region_code, year=None):
         "issue_progress": targets.progress(summary["issued"], target.issue_target),
         "use_progress": targets.progress(summary["used"], target.use_target)}
     return summary
+
+
+def monthly_report(tx, *, region_code, month):
+    """The 月调度 report of a region for a month: one row per child region, summed in SQL from
+    the monthly counts of the year up to that month."""
+    if not regions.is_valid(region_code):
+        raise InvalidInput("invalid_region", "region_code must be a 6-digit administrative division code.")
+    first = monthly.parse_month(month)
+    child = func.rpad(func.substr(MonthlyCounts.region_code, 1, monthly.child_length(region_code)), 6, "0")
+    in_month = MonthlyCounts.month == first
+    sums = ([func.sum(getattr(MonthlyCounts, name)).filter(in_month) for name in COUNTS]
+            + [func.sum(getattr(MonthlyCounts, name)) for name in COUNTS]
+            + [func.sum(MonthlyCounts.issued).filter(MonthlyCounts.function == "face_value"),
+               func.sum(MonthlyCounts.issued).filter(MonthlyCounts.distribution == "general")])
+    found = tx.session.execute(select(child, *sums).where(
+        MonthlyCounts.region_code.like(regions.like_pattern(region_code)),
+        MonthlyCounts.month.between(first.replace(month=1), first)).group_by(child)).all()
+    counts = {}
+    for code, *values in found:
+        values = [int(value or 0) for value in values]
+        counts[code] = {"month": dict(zip(COUNTS, values)),
+                        "to_date": dict(zip(COUNTS + monthly.SHARES, values[len(COUNTS):]))}
+    year_targets = {target.region_code: {"name": target.name, "issue_target": target.issue_target,
+                                         "use_target": target.use_target}
+                    for target in tx.session.scalars(select(Target).where(
+                        Target.year == first.year, Target.region_code.like(regions.like_pattern(region_code))))}
+    return monthly.report(region_code, first, counts, year_targets)

@@ -26,6 +26,7 @@ class VouchersClaimed(_Lenient):
 
 class VoucherUsed(_Lenient):
     template = fields.Nested(Terms, required=True)
+    used_at = fields.AwareDateTime(load_default=None)  # missing: the envelope's occurred_at
 
 
 class SettledVoucher(_Lenient):
@@ -36,3 +37,13 @@ class SettledVoucher(_Lenient):
 
 class VouchersSettled(_Lenient):
     vouchers = fields.List(fields.Nested(SettledVoucher), required=True)
+
+
+class VoidedVoucher(_Lenient):
+    template = fields.Nested(Terms, required=True)
+    voided_at = fields.AwareDateTime(load_default=None)  # missing: the envelope's occurred_at
+
+
+class VouchersVoided(_Lenient):
+    reason = fields.String()
+    vouchers = fields.List(fields.Nested(VoidedVoucher), required=True)

@@ -18,6 +18,10 @@ class StatisticsService(Observable):
         return self.db.run(operations.region_summary, region_code=region_code, year=year)
 
     @rpc
+    def monthly_report(self, *, region_code, month):
+        return self.db.run(operations.monthly_report, region_code=region_code, month=month)
+
+    @rpc
     def set_targets(self, *, year, rows):
         return self.db.run(operations.set_targets, year=year, rows=rows)
 
@@ -36,3 +40,7 @@ class StatisticsService(Observable):
     @subscribe("settlement", "vouchers_settled", schema=schemas.VouchersSettled)
     def handle_vouchers_settled(self, event):
         self.db.consume(event, operations.count_settled)
+
+    @subscribe("redemption", "vouchers_voided", schema=schemas.VouchersVoided)
+    def handle_vouchers_voided(self, event):
+        self.db.consume(event, operations.count_voided)

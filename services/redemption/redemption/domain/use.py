@@ -10,6 +10,8 @@ def refuse_by_status(status):
         return Conflict("already_used", "This voucher has already been used.")
     if status == "settled":
         return Conflict("written_off", "This voucher has been settled and written off (核销); its code is void.")
+    if status == "void":
+        return Conflict("voided", "This voucher has been voided (作废) and can no longer be used.")
     if status != "claimed":
         return Conflict("not_usable", f"This voucher is {status} and cannot be used.")
     return None

@@ -1,11 +1,19 @@
-"""Subsidy applications (资金申请): the check of each line, and the review workflow."""
+"""Subsidy applications (资金申请): the check of each line, and the review workflow.
+
+An application by an institution starts submitted and is reviewed here. A direct
+settlement (培训券结算) reports vouchers a province already paid through its own finance
+system: it is born disbursed and never moves, so no review step is skipped by a transition.
+"""
 from dataclasses import dataclass
 
+from common import regions
 from common.errors import Conflict, RuleViolation
 from settlement.domain.amounts import payable_fen
 
 SUBMITTED, APPROVED, REJECTED, DISBURSED = "submitted", "approved", "rejected", "disbursed"
 TRANSITIONS = {SUBMITTED: {APPROVED, REJECTED}, APPROVED: {DISBURSED}, REJECTED: set(), DISBURSED: set()}
+APPLICATION, DIRECT = "application", "direct"
+INITIAL = {APPLICATION: SUBMITTED, DIRECT: DISBURSED}
 
 
 def advance(current, target):
@@ -23,10 +31,14 @@ class LineVerdict:
     voucher_id: str | None = None
 
 
-def judge_line(code, used, *, institution_id, completed, in_other_claim):
-    """``used``: the used-voucher record for ``code`` or None."""
+def judge_line(code, used, *, institution_id, completed, in_other_claim, within=None):
+    """``used``: the used-voucher record for ``code`` or None. ``within``: the caller's
+    region, when the voucher must lie inside it; a voucher outside is refused before any
+    other fault shows, so the line tells nothing about it."""
     if used is None:
         return LineVerdict(code, False, "not_used")
+    if within is not None and not regions.contains(within, used.region_code):
+        return LineVerdict(code, False, "other_region")
     if str(used.institution_id) != str(institution_id):
         return LineVerdict(code, False, "used_elsewhere")
     if used.status == "settled":
