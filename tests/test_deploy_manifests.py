@@ -393,3 +393,12 @@ def test_dockerfile_installs_everything_and_runs_unprivileged():
     assert dockerfile_user() != 0
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".venv", ".git", ".run"} <= ignored and any("__pycache__" in entry for entry in ignored)
+
+
+def test_the_gateway_knows_how_many_replicas_share_a_clients_rate():
+    """Each replica enforces its share of a client's rate limit (ADR 0005)."""
+    gateway = next(doc for _, doc in k8s_documents()
+                   if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "gateway")
+    container = gateway["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert int(env["GATEWAY_REPLICAS"]) == gateway["spec"]["replicas"]

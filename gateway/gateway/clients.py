@@ -75,6 +75,7 @@ class ClientRegistry(SharedExtension):
         settings = self.container.config
         self.engine = green_engine(settings["DATABASE_URL"], pool_size=10)
         self.sealer = identity.Sealer(config.secret(settings, "PII_ENCRYPTION_KEY"))
+        self.replicas = max(1, int(settings.get("GATEWAY_REPLICAS", 1)))
         self._buckets = {}
 
     def stop(self):
@@ -111,12 +112,13 @@ class ClientRegistry(SharedExtension):
                       row.rate_limit)
 
     def throttle(self, client):
-        """A token bucket per client and gateway process: ``rate_limit`` requests a second,
-        bursts of up to two seconds' worth. Over it, 429 with the wait in Retry-After."""
-        now = time.monotonic()
-        tokens, last = self._buckets.get(client.client_id, (2.0 * client.rate_limit, now))
-        tokens = min(2.0 * client.rate_limit, tokens + (now - last) * client.rate_limit)
+        """A token bucket per client in each gateway replica, filled at the replica's share of
+        ``rate_limit`` requests a second, bursts of up to two seconds' worth (ADR 0005). Over
+        it, 429 with the wait in Retry-After."""
+        now, rate = time.monotonic(), client.rate_limit / self.replicas
+        tokens, last = self._buckets.get(client.client_id, (2.0 * rate, now))
+        tokens = min(2.0 * rate, tokens + (now - last) * rate)
         if tokens < 1:
             self._buckets[client.client_id] = (tokens, now)
-            raise TooManyRequests(math.ceil((1 - tokens) / client.rate_limit))
+            raise TooManyRequests(math.ceil((1 - tokens) / rate))
         self._buckets[client.client_id] = (tokens - 1, now)
