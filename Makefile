@@ -6,7 +6,7 @@ export PYTHONWARNINGS := ignore::Warning:nameko.cli.commands,ignore::Warning:nam
 PACKAGES := -e ./common -e ./services/issuance -e ./services/redemption -e ./services/attendance \
             -e ./services/settlement -e ./services/statistics -e ./gateway -e ./sdk/python
 
-.PHONY: up down status test demo install clean
+.PHONY: up down status test demo bench install clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ status:
 ## The whole suite: unit tests, then the platform tests against a platform of its own.
 test: install
 	$(BIN)/python -m pytest
+
+## Benchmarks against the platform `make up` started: each bench/bench_*.py prints one JSON line
+## (figures beside the raw PostgreSQL/RabbitMQ limit); docs/performance.md says what they mean.
+bench: install
+	@$(BIN)/python bench/harness.py
+	@status=0; for script in bench/bench_*.py; do \
+		echo "== $$script" >&2; $(BIN)/python $$script || status=1; \
+	done; exit $$status
 
 ## Load a realistic province (Hunan, 14 cities) into the running platform.
 demo: install

@@ -7,6 +7,7 @@ import uuid
 import requests
 from voucher_client import VoucherClient
 
+from common import credit_codes
 from common.identity import check_character
 
 
@@ -18,7 +19,9 @@ def id_number(rng=random):
 
 
 def credit_code(rng=random):
-    return "9143" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(14))
+    """A generated unified social credit code with a correct check character (GB 32100)."""
+    first17 = "9143" + "".join(rng.choice(credit_codes.ALPHABET) for _ in range(13))
+    return first17 + credit_codes.check_character(first17)
 
 
 class Gateway:

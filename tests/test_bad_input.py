@@ -31,7 +31,7 @@ def valid_bodies(p):
     """Per endpoint: who calls it, and a body that would be accepted."""
     return {
         ("POST", "/v1/institutions"): (p.manager, {
-            "region_code": p.region, "name": "x", "credit_code": "91430100MA4L00001X",
+            "region_code": p.region, "name": "x", "credit_code": "91430100MA4L00001J",
             "sites": [{"name": "s", "address": "a", "latitude": 28.2, "longitude": 112.9, "radius_m": 100}]}),
         ("POST", "/v1/classes"): (p.institution, {
             "site_id": p.site["site_id"], "name": "c", "occupation": lifecycle.OCCUPATION, "skill_level": 4,

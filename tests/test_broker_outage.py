@@ -62,6 +62,6 @@ def test_a_broker_outage_mid_lifecycle_loses_no_event(gateway, clients, rpc, bro
         stats = lifecycle.statistics(gateway, p)
         assert {k: stats[k] for k in expected} == expected
         assert rpc.issuance.region_summary(region_code=p.region) == {
-            "issued": 10, "claimed": 7, "used": 2, "settled": 2}
+            "issued": 10, "claimed": 7, "used": 2, "settled": 2, "expired": 0}
         assert rpc.redemption.region_summary(region_code=p.region) == {"claimed": 7, "used": 2, "settled": 2}
     eventually(exact, timeout=60, interval=0.5)

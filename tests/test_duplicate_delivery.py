@@ -49,6 +49,15 @@ def voided(voucher_id, code, template):
                                                   "template": template}]}
 
 
+def returned(voucher_id, code, template):
+    return {"voucher_id": voucher_id, "code": code, "returned_at": NOW, "template": template}
+
+
+def expired(voucher_id, code, template):
+    return {"vouchers": [{"voucher_id": voucher_id, "code": code, "expired_on": datetime.date.today().isoformat(),
+                          "template": template}]}
+
+
 def class_registered(region):
     class_id = str(uuid.uuid4())
     return {"class_id": class_id, "institution_id": str(uuid.uuid4()), "region_code": region,
@@ -112,6 +121,18 @@ def _issuance_settled(w):
 def _issuance_voided(w):
     voucher_id, code, template = w.real_claimed_voucher()
     return voided(voucher_id, code, template), lambda: w.rpc.issuance.get_voucher(code=code)["status"]
+
+
+def _issuance_returned(w):
+    voucher_id, code, template = w.real_claimed_voucher()
+    # back in the pool under a new code, so look it up by id
+    return returned(voucher_id, code, template), lambda: w.sql(
+        "issuance", "SELECT status || ' ' || code FROM vouchers WHERE id = :v", v=voucher_id)
+
+
+def _issuance_expired(w):
+    voucher_id, code, template = w.real_claimed_voucher()
+    return expired(voucher_id, code, template), lambda: w.rpc.issuance.get_voucher(code=code)["status"]
 
 
 def _redemption_claimed(w):
@@ -179,10 +200,23 @@ def _stats_voided(w):
     return voided(str(uuid.uuid4()), codes.new_code(), terms(w.region)), stats(w, "voided")
 
 
+def _stats_returned(w):
+    def observe():  # a return takes the voucher out of the claimed ones
+        summary = w.rpc.statistics.region_summary(region_code=w.region)
+        return summary["claimed"], summary["returned"]
+    return returned(str(uuid.uuid4()), codes.new_code(), terms(w.region)), observe
+
+
+def _stats_expired(w):
+    return expired(str(uuid.uuid4()), codes.new_code(), terms(w.region)), stats(w, "expired")
+
+
 CASES = {
     ("issuance", "handle_vouchers_voided"): _issuance_voided,
     ("issuance", "handle_voucher_used"): _issuance_used,
     ("issuance", "handle_vouchers_settled"): _issuance_settled,
+    ("issuance", "handle_voucher_returned"): _issuance_returned,
+    ("issuance", "handle_vouchers_expired"): _issuance_expired,
     ("redemption", "handle_vouchers_claimed"): _redemption_claimed,
     ("redemption", "handle_class_registered"): _redemption_class,
     ("redemption", "handle_vouchers_settled"): _redemption_settled,
@@ -195,6 +229,8 @@ CASES = {
     ("statistics", "handle_voucher_used"): _stats_used,
     ("statistics", "handle_vouchers_settled"): _stats_settled,
     ("statistics", "handle_vouchers_voided"): _stats_voided,
+    ("statistics", "handle_voucher_returned"): _stats_returned,
+    ("statistics", "handle_vouchers_expired"): _stats_expired,
 }
 
 SUBSCRIPTIONS = [(cls.name, method, source, event_type)

@@ -45,7 +45,7 @@ def test_the_whole_voucher_lifecycle(gateway, clients, rpc):
 
     def every_service_agrees():
         assert rpc.issuance.region_summary(region_code=p.region) == {
-            "issued": 8, "claimed": 4, "used": 1, "settled": 1}
+            "issued": 8, "claimed": 4, "used": 1, "settled": 1, "expired": 0}
         assert rpc.redemption.region_summary(region_code=p.region) == {"claimed": 4, "used": 1, "settled": 1}
         assert rpc.settlement.region_summary(region_code=p.region) == {
             "used": 1, "settled": 1, "settled_fen": 80000}

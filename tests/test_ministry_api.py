@@ -157,6 +157,8 @@ def test_batch_void_voids_claimed_vouchers_only_and_the_void_holds_everywhere(ga
     lifecycle.create_templates(gateway, elsewhere, pool_size=1)
     foreign = lifecycle.claim(gateway, elsewhere, elsewhere.workers[0])["code"]
 
+    for code, manager in ((to_void, p.manager), (foreign, elsewhere.manager)):  # redemption has heard of the claims
+        eventually(lambda: gateway.ok("POST", "/v1/vouchers/verification", manager, {"code": code}))
     typo = to_void[:-1] + ("0" if to_void[-1] != "0" else "1")
     body = {"codes": [to_void, to_use, typo, foreign, to_void], "reason": "ineligible"}
     answer = gateway.ok("POST", "/v1/vouchers/void", p.manager, body)

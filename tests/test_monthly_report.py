@@ -80,9 +80,9 @@ def voided(amqp_uri, template, *voided_at):
         for at in voided_at]}, NOV_30_LATE)
 
 
-def counters(issued=0, claimed=0, used=0, settled=0, settled_fen=0, voided=0):
+def counters(issued=0, claimed=0, used=0, settled=0, settled_fen=0, voided=0, returned=0, expired=0):
     return {"issued": issued, "claimed": claimed, "used": used, "settled": settled, "settled_fen": settled_fen,
-            "voided": voided}
+            "voided": voided, "returned": returned, "expired": expired}
 
 
 def row_of(rpc, region_code, month, code):

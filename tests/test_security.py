@@ -184,6 +184,6 @@ def test_a_manager_of_a_neighbouring_county_cannot_approve(gateway, clients, pai
 
 def test_a_voucher_answer_carries_no_personal_data(gateway, paid):
     voucher = gateway.ok("GET", f"/v1/vouchers/{paid.code}", paid.manager)
-    assert set(voucher) == {"voucher_id", "code", "display_code", "template_id", "region_code", "status", "claimed",
-                            "claimed_at"}
+    assert set(voucher) == {"voucher_id", "code", "display_code", "template_id", "template_version", "region_code",
+                            "status", "claimed", "claimed_at", "valid_until", "history"}
     assert paid.workers[0] not in str(voucher)

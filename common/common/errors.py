@@ -4,14 +4,22 @@ Each class is registered with nameko so that an RPC caller gets the same class b
 (``code``, ``message``, ``details``), and the gateway maps the class to an HTTP status
 in one table. Domain code raises these with a machine-readable ``code``.
 """
+import json
+
 from nameko.exceptions import deserialize_to_instance
+
+# nameko sends an exception's arguments as text (None becomes "None", 5 becomes "5"), so
+# details cross as JSON text under this prefix and come back with their types.
+_JSON = "json:"
 
 
 class DomainError(Exception):
     status = 400
 
     def __init__(self, code, message, details=None):
-        super().__init__(code, message, details)
+        if isinstance(details, str) and details.startswith(_JSON):
+            details = json.loads(details[len(_JSON):])
+        super().__init__(code, message, _JSON + json.dumps(details, ensure_ascii=False, default=str))
         self.code = code
         self.message = message
         self.details = details

@@ -6,6 +6,9 @@ validated at the edge, and every failure leaves as one error format,
     @api("POST", "/v1/templates", roles={"manager"}, body=TemplateIn, status=201,
          operation_id="createTemplate")
     def create_template(self, client, body): ...
+
+A batch endpoint given ``csv=`` (``gateway.csv_rows``) also takes a ``text/csv`` body: the
+file becomes the JSON body it stands for, with its ``Upload`` under ``body["csv"]``.
 """
 import hashlib
 import json
@@ -47,10 +50,11 @@ class ApiEndpoint(HttpRequestHandler):
     registry = ClientRegistry()
 
     def __init__(self, method, url, *, roles, operation_id, body=None, query=None, status=200, tag=None,
-                 changes_nothing=False, **kwargs):
+                 changes_nothing=False, csv=None, **kwargs):
         self.roles = frozenset(roles)
         self.operation_id = operation_id
         self.body_schema = body
+        self.csv = csv
         self.query_schema = query
         self.success_status = status
         self.tag = tag
@@ -84,7 +88,7 @@ class ApiEndpoint(HttpRequestHandler):
             if self.method in UNSAFE:
                 if self.needs_idempotency_key:
                     context.update(self._idempotency(request, client, raw))
-                args = (client, self._body(raw))
+                args = (client, self._body(request, raw))
             else:
                 args = (client, self._query(request))
             event = Event()
@@ -116,9 +120,12 @@ class ApiEndpoint(HttpRequestHandler):
         fingerprint = hashlib.sha256(f"{self.method} {request.path}\n".encode() + raw).hexdigest()
         return {IDEMPOTENCY_KEY: f"{client.client_id}:{key}", REQUEST_FINGERPRINT: fingerprint}
 
-    def _body(self, raw):
+    def _body(self, request, raw):
         if self.body_schema is None:
             return None
+        if self.csv is not None and request.mimetype == "text/csv":
+            upload = self.csv(raw, request.mimetype_params.get("charset", "utf-8"))
+            return {**self._load(self.body_schema, upload.body), "csv": upload}
         if not raw.strip():
             raise InvalidInput("body_required", "This request needs a JSON object body.")
         try:

@@ -13,6 +13,12 @@ _ERRORS = {"400": "Invalid input", "401": "Unknown client", "403": "Role or regi
            "404": "Not found", "409": "Conflicts with the current state", "413": "Body too large",
            "422": "Refused by a business rule", "429": "Rate limited; wait Retry-After seconds",
            "503": "Briefly unavailable; retry"}
+_CSV = ("The rows as JSON, or as a CSV file (`text/csv`): UTF-8 with or without a byte-order mark, or "
+        "GB18030 with `Content-Type: text/csv; charset=gb18030`; a header row naming the columns (in any "
+        "order), then at most 1,000 data rows. Each row is checked as a JSON row is; the answer numbers rows "
+        "from 0 (the first data row) and gives each refused row its `line` in the file (1 = the header). A "
+        "file that is not CSV (`invalid_csv`), has a wrong header (`csv_header`) or more than 1,000 rows "
+        "(`too_many_rows`) is refused whole.")
 
 
 def endpoints(service_cls):
@@ -59,6 +65,10 @@ def document(service_cls):
         if entrypoint.body_schema is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": entrypoint.body_schema}}}
+        if entrypoint.csv is not None:
+            operation["requestBody"]["description"] = _CSV
+            operation["requestBody"]["content"]["text/csv"] = {"schema": {
+                "type": "string", "description": " ".join(entrypoint.csv.__doc__.split())}}
         paths.setdefault(path, {})[entrypoint.method.lower()] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)

@@ -2,7 +2,10 @@
 any service sees it. Amounts are integer fen; times carry a timezone."""
 import re
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
+
+from common import credit_codes
+from common.errors import InvalidInput
 
 # ^…$ for the OpenAPI document (ECMAScript); the exact length refuses the newline that $ lets through.
 REGION_CODE = [validate.Length(equal=6, error="Must be a 6-digit region code."),
@@ -49,6 +52,14 @@ class InstitutionIn(StrictSchema):
     credit_code = fields.String(required=True, validate=CREDIT_CODE)
     sites = fields.List(fields.Nested(SiteIn), required=True, validate=validate.Length(min=1, max=100))
 
+    @validates("credit_code")
+    def _credit_code_check(self, value, **kwargs):
+        """The check character (GB 32100), once CREDIT_CODE has passed the shape."""
+        try:
+            credit_codes.validate(value)
+        except InvalidInput as refusal:
+            raise ValidationError(refusal.message)
+
 
 class InstitutionsBatchIn(StrictSchema):
     """Rows are checked one by one (``InstitutionIn``), so that a bad row is refused alone."""
@@ -92,20 +103,62 @@ class TraineesBatchIn(StrictSchema):
     trainees = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
 
 
+# Target groups (重点群体) a template may be offered to, and who is paid: issuance's lists.
+GROUPS = ["unemployed", "graduate", "school_leaver", "retired_fisher", "poverty_alleviated", "rural_migrant",
+          "enterprise_employee", "veteran", "disabled"]
+PAYEES = ["individual", "institution", "enterprise"]
+AMOUNT = dict(load_default=None, validate=validate.Range(1, 100_000_000))
+
+
 class TemplateIn(StrictSchema):
     region_code = REGION
     name = fields.String(**NAME)
     function = fields.String(required=True, validate=validate.OneOf(["face_value", "credit", "checkin_only"]))
     distribution = fields.String(required=True, validate=validate.OneOf(["general", "targeted"]))
-    face_value_fen = fields.Integer(load_default=None, validate=validate.Range(1, 100_000_000))
-    subsidy_standard_fen = fields.Integer(load_default=None, validate=validate.Range(1, 100_000_000))
+    face_value_fen = fields.Integer(**AMOUNT)
+    subsidy_standard_fen = fields.Integer(**AMOUNT)
     occupation = fields.String(required=True, validate=validate.Length(min=1, max=100))
     skill_level = fields.Integer(required=True, validate=validate.Range(1, 5))
     institution_ids = fields.List(fields.UUID(), load_default=None, validate=validate.Length(max=1000))
+    eligible_groups = fields.List(fields.String(validate=validate.OneOf(GROUPS)), load_default=None,
+                                  validate=validate.Length(max=len(GROUPS)),
+                                  metadata={"description": "only these target groups may claim; none: anyone"})
     funding_source = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    payee = fields.String(load_default="institution", validate=validate.OneOf(PAYEES))
     valid_from = fields.Date(required=True)
     valid_until = fields.Date(required=True)
+    validity_days = fields.Integer(load_default=None, validate=validate.Range(1, 3660), metadata={
+        "description": "a claimed voucher is valid this many days from its claim; none: until valid_until"})
+    one_training_per_occupation_year = fields.Boolean(load_default=True, metadata={
+        "description": "refuse a claim by someone who trained in this occupation with a voucher this year"})
+    reversal_grace_hours = fields.Integer(load_default=24, validate=validate.Range(0, 720), metadata={
+        "description": "how long after a use the institution may reverse it"})
     quantity = fields.Integer(required=True, validate=validate.Range(1, 100_000_000))
+
+
+class TemplateUpdate(StrictSchema):
+    """A new version of a template: only the fields given change."""
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    face_value_fen = fields.Integer(allow_none=True, validate=validate.Range(1, 100_000_000))
+    subsidy_standard_fen = fields.Integer(allow_none=True, validate=validate.Range(1, 100_000_000))
+    institution_ids = fields.List(fields.UUID(), allow_none=True, validate=validate.Length(max=1000))
+    eligible_groups = fields.List(fields.String(validate=validate.OneOf(GROUPS)), allow_none=True,
+                                  validate=validate.Length(max=len(GROUPS)))
+    funding_source = fields.String(validate=validate.Length(min=1, max=100))
+    payee = fields.String(validate=validate.OneOf(PAYEES))
+    valid_from = fields.Date()
+    valid_until = fields.Date()
+    validity_days = fields.Integer(allow_none=True, validate=validate.Range(1, 3660))
+    one_training_per_occupation_year = fields.Boolean()
+    reversal_grace_hours = fields.Integer(validate=validate.Range(0, 720))
+    quantity = fields.Integer(validate=validate.Range(1, 100_000_000))
+
+
+class EligibilityIn(StrictSchema):
+    """People a bureau records in a target group; rows are checked one by one (``TraineeIn``)."""
+    group = fields.String(required=True, validate=validate.OneOf(GROUPS))
+    region_code = REGION
+    persons = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
 
 
 class PoolIn(StrictSchema):
@@ -124,6 +177,10 @@ class ClaimIn(StrictSchema):
 class RedemptionIn(StrictSchema):
     code = fields.String(required=True, validate=validate.Length(min=13, max=32))
     class_id = fields.UUID(required=True)
+
+
+class ReturnIn(StrictSchema):
+    id_number = ID_NUMBER  # the holder's, as the e-card channel authenticated them
 
 
 class CheckinIn(StrictSchema):

@@ -15,7 +15,7 @@ from common.db import Database
 from common.errors import DomainError, Forbidden, InvalidInput
 from common.metrics import Metrics
 from common.service import Observable
-from gateway import clients, openapi, schemas
+from gateway import clients, csv_rows, openapi, schemas
 from gateway.api import api, error_response
 from gateway.dependencies import Identity, TimedRpcProxy
 
@@ -88,17 +88,18 @@ class GatewayService(Observable):
         return self.issuance.register_institution(**body)
 
     @api("POST", "/v1/institutions/batch", roles=MANAGERS, body=schemas.InstitutionsBatchIn,
-         operation_id="batchAddInstitutions", tag="catalogue")
+         operation_id="batchAddInstitutions", tag="catalogue", csv=csv_rows.institutions)
     def batch_add_institutions(self, client, body):
-        """Register up to 1,000 institutions; the answer says, row by row, accepted (with its id) or
-        refused (with the reason). A bad row never blocks the good ones; repeating an upload adds nothing."""
+        """Register up to 1,000 institutions, as JSON or a CSV file; the answer says, row by row, accepted
+        (with its id) or refused (with the reason). A bad row never blocks the good ones; repeating an
+        upload adds nothing."""
         def check(row):
             client.require_region(row["region_code"], "The institution's region")
             return row
         results, valid = _load_rows(body["institutions"], schemas.InstitutionIn, check)
         if valid:
             results.update(zip(valid, self.issuance.register_institutions(rows=list(valid.values()))))
-        return _row_report(results, ("accepted", "refused"))
+        return csv_rows.locate(_row_report(results, ("accepted", "refused")), body.get("csv"))
 
     @api("POST", "/v1/classes", roles=MANAGERS | {"institution"}, body=schemas.ClassIn, status=201,
          operation_id="registerClass", tag="catalogue")
@@ -113,11 +114,11 @@ class GatewayService(Observable):
                                             roster=roster, **body)
 
     @api("POST", "/v1/classes/<class_id>/trainees", roles=MANAGERS | {"institution"}, body=schemas.TraineesBatchIn,
-         operation_id="batchAddTrainees", tag="catalogue")
+         operation_id="batchAddTrainees", tag="catalogue", csv=csv_rows.trainees)
     def batch_add_trainees(self, client, body, class_id):
-        """Add up to 1,000 trainees (ID number, name) to a class roster; row by row, added, unchanged
-        (already on the roster) or refused with the reason. Targeted vouchers issued again for the
-        class reach the new trainees."""
+        """Add up to 1,000 trainees (ID number, name), as JSON or a CSV file, to a class roster; row by
+        row, added, unchanged (already on the roster) or refused with the reason. Targeted vouchers
+        issued again for the class reach the new trainees."""
         results, valid = _load_rows(body["trainees"], schemas.TraineeIn,
                                     lambda row: self.identity.protect(row["id_number"], row["name"]))
         if valid:
@@ -125,7 +126,8 @@ class GatewayService(Observable):
                 class_id=class_id, region_code=client.region_code, trainees=list(valid.values()),
                 institution_id=client.institution_id if client.role == "institution" else None)
             results.update({index: {"status": status} for index, status in zip(valid, added)})
-        return {"class_id": class_id, **_row_report(results, ("added", "unchanged", "refused"))}
+        report = _row_report(results, ("added", "unchanged", "refused"))
+        return {"class_id": class_id, **csv_rows.locate(report, body.get("csv"))}
 
     # -- templates and issuance --------------------------------------------------------
 
@@ -135,6 +137,27 @@ class GatewayService(Observable):
         """Create a voucher template (券模板)."""
         client.require_region(body["region_code"], "The template's region")
         return self.issuance.create_template(**body)
+
+    @api("PATCH", "/v1/templates/<template_id>", roles=MANAGERS, body=schemas.TemplateUpdate,
+         operation_id="updateTemplate", tag="issuance")
+    def update_template(self, client, body, template_id):
+        """A new version of a template's terms. Vouchers issued from now on carry it; those issued
+        before keep the terms they were issued under."""
+        return self.issuance.update_template(template_id=template_id, region_code=client.region_code, changes=body)
+
+    @api("POST", "/v1/eligibility", roles=MANAGERS, body=schemas.EligibilityIn, operation_id="recordEligibility",
+         tag="issuance")
+    def record_eligibility(self, client, body):
+        """Record up to 1,000 people as members of a target group (重点群体) in your region, from the
+        bureau's own records; templates offered to that group may then be claimed by them."""
+        client.require_region(body["region_code"], "The group's region")
+        results, valid = _load_rows(body["persons"], schemas.TraineeIn,
+                                    lambda row: self.identity.protect(row["id_number"], row["name"]))
+        if valid:
+            recorded = self.issuance.record_eligibility(group=body["group"], region_code=body["region_code"],
+                                                        persons=list(valid.values()))
+            results.update({index: {"status": status} for index, status in zip(valid, recorded)})
+        return _row_report(results, ("added", "unchanged", "refused"))
 
     @api("POST", "/v1/templates/<template_id>/pool", roles=MANAGERS, body=schemas.PoolIn, status=201,
          operation_id="issuePool", tag="issuance")
@@ -155,7 +178,8 @@ class GatewayService(Observable):
     def claim_voucher(self, client, body):
         """A worker, authenticated by the e-card channel, claims a general voucher."""
         return self.issuance.claim_voucher(template_id=str(body["template_id"]),
-                                           person=self.identity.protect(body["id_number"]))
+                                           person=self.identity.protect(body["id_number"]),
+                                           channel_region=client.region_code)
 
     @api("GET", "/v1/templates", roles=READERS | {"institution", "channel"}, query=schemas.TemplatesQuery,
          operation_id="listTemplates", tag="issuance")
@@ -214,6 +238,13 @@ class GatewayService(Observable):
         """Use a claimed voucher for a class, by scanning its code."""
         return self.redemption.redeem(code=body["code"], class_id=str(body["class_id"]),
                                       institution_id=client.institution_id)
+
+    @api("POST", "/v1/vouchers/<code>/return", roles={"channel"}, body=schemas.ReturnIn,
+         operation_id="returnVoucher", tag="redemption")
+    def return_voucher(self, client, body, code):
+        """A worker, authenticated by the e-card channel, returns a claimed voucher they cannot use (退券): it
+        goes back to its pool for someone else, and they may claim another (换券)."""
+        return self.redemption.return_voucher(code=code, person_key=self.identity.person_key(body["id_number"]))
 
     @api("POST", "/v1/checkins", roles={"channel"}, body=schemas.CheckinIn, status=201,
          operation_id="recordCheckin", tag="attendance")

@@ -5,9 +5,11 @@ from marshmallow import Schema, fields
 INSTITUTION_REGISTERED = "institution_registered"
 CLASS_REGISTERED = "class_registered"
 TEMPLATE_CREATED = "template_created"
+TEMPLATE_UPDATED = "template_updated"
 VOUCHERS_ISSUED = "vouchers_issued"
 VOUCHERS_CLAIMED = "vouchers_claimed"
 ROSTER_EXTENDED = "roster_extended"
+UNCLAIMED_VOUCHERS_EXPIRED = "unclaimed_vouchers_expired"
 
 # Claimed vouchers travel in chunks so that a roster of 100,000 is a few hundred events.
 CLAIMED_CHUNK = 1000
@@ -53,7 +55,9 @@ class RosterExtended(Schema):
 
 
 class TemplateTerms(Schema):
+    """A template version's terms: what every voucher issued under it carries."""
     template_id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
     region_code = fields.String(required=True)
     function = fields.String(required=True)
     distribution = fields.String(required=True)
@@ -62,9 +66,14 @@ class TemplateTerms(Schema):
     occupation = fields.String(required=True)
     skill_level = fields.Integer(required=True)
     institution_ids = fields.List(fields.UUID(), allow_none=True, required=True)
+    eligible_groups = fields.List(fields.String(), allow_none=True, required=True)
     funding_source = fields.String(required=True)
+    payee = fields.String(required=True)
     valid_from = fields.Date(required=True)
     valid_until = fields.Date(required=True)
+    validity_days = fields.Integer(allow_none=True, required=True)
+    one_training_per_occupation_year = fields.Boolean(required=True)
+    reversal_grace_hours = fields.Integer(required=True)
 
 
 class TemplateCreated(Schema):
@@ -83,6 +92,7 @@ class ClaimedVoucher(Schema):
     code = fields.String(required=True)
     person_key = fields.String(required=True)
     claimed_at = fields.AwareDateTime(required=True)
+    valid_until = fields.Date(required=True)  # the voucher's own last day (a template may give N days from claim)
 
 
 class VouchersClaimed(Schema):
@@ -90,11 +100,20 @@ class VouchersClaimed(Schema):
     vouchers = fields.List(fields.Nested(ClaimedVoucher), required=True)
 
 
+class UnclaimedVouchersExpired(Schema):
+    """Vouchers of a pool nobody claimed before the template version's last day."""
+    template = fields.Nested(TemplateTerms, required=True)
+    count = fields.Integer(required=True)
+    expired_on = fields.Date(required=True)
+
+
 SCHEMAS = {
     INSTITUTION_REGISTERED: InstitutionRegistered,
     CLASS_REGISTERED: ClassRegistered,
     TEMPLATE_CREATED: TemplateCreated,
+    TEMPLATE_UPDATED: TemplateCreated,
     VOUCHERS_ISSUED: VouchersIssued,
     VOUCHERS_CLAIMED: VouchersClaimed,
     ROSTER_EXTENDED: RosterExtended,
+    UNCLAIMED_VOUCHERS_EXPIRED: UnclaimedVouchersExpired,
 }

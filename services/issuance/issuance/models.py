@@ -1,9 +1,9 @@
 """Issuance's tables: the catalogue it masters, templates, and vouchers until use."""
 import uuid
 
-from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        LargeBinary, String, Text, func, text)
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (ARRAY, BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Identity,
+                        Index, Integer, LargeBinary, String, Text, func, text)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -81,9 +81,12 @@ class RosterEntry(Base):
 
 
 class Template(Base):
-    """A voucher template (券模板): what its vouchers pay for, to whom, where and until when."""
+    """A voucher template (券模板): what its vouchers pay for, to whom, where and until when.
+    Its current terms are version ``version``; each version's terms are kept in
+    ``template_versions``, and a voucher keeps the version it was issued under."""
     __tablename__ = "templates"
     id: Mapped[uuid.UUID] = _id()
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     region_code: Mapped[str] = mapped_column(String(6), index=True)
     name: Mapped[str] = mapped_column(Text)
     function: Mapped[str] = mapped_column(String(16))
@@ -93,13 +96,36 @@ class Template(Base):
     occupation: Mapped[str] = mapped_column(Text)
     skill_level: Mapped[int] = mapped_column(Integer)
     institution_ids = mapped_column(ARRAY(UUID(as_uuid=True)))
+    eligible_groups = mapped_column(ARRAY(String(32)))  # None: anyone may claim
     funding_source: Mapped[str] = mapped_column(Text)
+    payee: Mapped[str] = mapped_column(String(16), server_default="institution")
     valid_from = mapped_column(Date)
     valid_until = mapped_column(Date)
+    validity_days = mapped_column(Integer)  # a claimed voucher's own validity, from its claim day
+    one_training_per_occupation_year: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    reversal_grace_hours: Mapped[int] = mapped_column(Integer, server_default="24")
     quantity: Mapped[int] = mapped_column(Integer)
     issued: Mapped[int] = mapped_column(Integer, default=0)
     created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
     __table_args__ = (CheckConstraint("issued <= quantity", name="templates_quantity_cap"),)
+
+
+class TemplateVersion(Base):
+    """The terms (the snapshot) of each version of a template, as vouchers carry them."""
+    __tablename__ = "template_versions"
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terms = mapped_column(JSONB, nullable=False)
+    created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PersonGroup(Base):
+    """A person's membership of a target group (重点群体), as a region's bureau recorded it."""
+    __tablename__ = "person_groups"
+    person_key: Mapped[str] = mapped_column(ForeignKey("persons.person_key"), primary_key=True)
+    group: Mapped[str] = mapped_column(String(32), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    recorded_at = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Voucher(Base):
@@ -109,14 +135,29 @@ class Voucher(Base):
     id: Mapped[uuid.UUID] = _id()
     code: Mapped[str] = mapped_column(String(16), unique=True)
     template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id"))
+    template_version: Mapped[int] = mapped_column(Integer, server_default="1")
     status: Mapped[str] = mapped_column(String(12))
     holder: Mapped[str | None] = mapped_column(String(64))
     issued_at = mapped_column(DateTime(timezone=True), server_default=func.now())
     claimed_at = mapped_column(DateTime(timezone=True))
+    valid_until = mapped_column(Date)  # the claimed voucher's own last day
+    used_at = mapped_column(DateTime(timezone=True))  # as redemption reported it
     __table_args__ = (
         # One voucher per template per person, decided by the database under concurrency.
         Index("vouchers_one_per_holder", "template_id", "holder", unique=True,
               postgresql_where=text("holder IS NOT NULL")),
         # Claims pick any unclaimed voucher of a template.
         Index("vouchers_unclaimed", "template_id", postgresql_where=text("status = 'issued'")),
+        Index("vouchers_holder", "holder", postgresql_where=text("holder IS NOT NULL")),
     )
+
+
+class VoucherHistory(Base):
+    """What happened to a voucher after it was issued, in order: claimed, used, settled,
+    voided, returned, expired. A targeted voucher's claim is its issue."""
+    __tablename__ = "voucher_history"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    at = mapped_column(DateTime(timezone=True), nullable=False)
+    detail = mapped_column(JSONB)

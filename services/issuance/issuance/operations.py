@@ -3,8 +3,9 @@ keyword arguments, applies the domain rules and records the events of the change
 import base64
 import datetime
 import uuid
+from collections import Counter
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -13,9 +14,9 @@ from common.identity import age_band
 from common.errors import Conflict, Forbidden, InvalidInput, not_found
 from issuance import events
 from issuance.domain import claims
-from issuance.domain.templates import Distribution, check_terms, snapshot, today
-from issuance.models import (ClassSession, Institution, Person, RosterEntry, Site, Template, TrainingClass,
-                             Voucher)
+from issuance.domain.templates import CHINA, Distribution, check_terms, snapshot, today, voucher_valid_until
+from issuance.models import (ClassSession, Institution, Person, PersonGroup, RosterEntry, Site, Template,
+                             TemplateVersion, TrainingClass, Voucher, VoucherHistory)
 
 
 def _now():
@@ -27,9 +28,9 @@ def _site_data(site):
             "longitude": site.longitude, "radius_m": site.radius_m}
 
 
-def _get(session, model, ident, kind):
+def _get(session, model, ident, kind, for_update=False):
     try:
-        found = session.get(model, uuid.UUID(str(ident)))
+        found = session.get(model, uuid.UUID(str(ident)), with_for_update=for_update)
     except ValueError:
         found = None
     if found is None:
@@ -141,19 +142,62 @@ def add_trainees(tx, *, class_id, region_code, institution_id=None, trainees):
 
 
 def create_template(tx, **terms):
-    check_terms(**{k: terms[k] for k in ("region_code", "function", "face_value_fen", "subsidy_standard_fen",
-                                         "valid_from", "valid_until", "quantity")})
-    institution_ids = terms.pop("institution_ids", None)
+    check_terms(**{k: terms.get(k) for k in ("region_code", "function", "face_value_fen", "subsidy_standard_fen",
+                                             "valid_from", "valid_until", "quantity", "validity_days",
+                                             "eligible_groups")}, payee=terms.get("payee") or "institution")
+    _check_institutions(tx.session, terms.get("institution_ids"))
+    template = Template(id=uuid.uuid4(), version=1, issued=0, **{
+        **terms, "institution_ids": terms.get("institution_ids") or None,
+        "eligible_groups": terms.get("eligible_groups") or None})
+    tx.session.add(template)
+    tx.session.flush()
+    _record_version(tx, template, events.TEMPLATE_CREATED)
+    return template_view(template)
+
+
+# What a new version may change; the rest (region, function, distribution, the training it
+# pays for) would make it another template.
+UPDATABLE = ("name", "face_value_fen", "subsidy_standard_fen", "institution_ids", "eligible_groups",
+             "funding_source", "payee", "valid_from", "valid_until", "validity_days",
+             "one_training_per_occupation_year", "reversal_grace_hours", "quantity")
+
+
+def update_template(tx, *, template_id, region_code, changes):
+    """A new version of a template's terms: vouchers issued from now on carry it; those
+    issued before keep theirs."""
+    template = _template_in_region(tx.session, template_id, region_code, for_update=True)
+    fixed = sorted(set(changes) - set(UPDATABLE))
+    if fixed:
+        raise InvalidInput("not_updatable", f"{', '.join(fixed)} cannot change; create another template.")
+    merged = {name: changes[name] if name in changes else getattr(template, name) for name in UPDATABLE}
+    check_terms(region_code=template.region_code, function=template.function,
+                **{k: merged[k] for k in ("face_value_fen", "subsidy_standard_fen", "valid_from", "valid_until",
+                                          "quantity", "validity_days", "eligible_groups", "payee")})
+    if merged["quantity"] < template.issued:
+        raise Conflict("quantity_below_issued",
+                       f"{template.issued} vouchers are issued already; quantity cannot be less.")
+    _check_institutions(tx.session, merged["institution_ids"])
+    for name in ("institution_ids", "eligible_groups"):
+        merged[name] = merged[name] or None
+    for name, value in merged.items():
+        setattr(template, name, value)
+    template.version += 1
+    _record_version(tx, template, events.TEMPLATE_UPDATED)
+    return template_view(template)
+
+
+def _check_institutions(session, institution_ids):
     if institution_ids:
-        found = set(tx.session.scalars(select(Institution.id).where(Institution.id.in_(institution_ids))))
+        found = set(session.scalars(select(Institution.id).where(Institution.id.in_(institution_ids))))
         unknown = [str(i) for i in institution_ids if i not in found]
         if unknown:
             raise not_found("institution", unknown[0])
-    template = Template(id=uuid.uuid4(), issued=0, institution_ids=institution_ids or None, **terms)
-    tx.session.add(template)
-    tx.emit(events.TEMPLATE_CREATED, aggregate_id=template.id,
-            payload={"template": snapshot(template), "quantity": template.quantity})
-    return template_view(template)
+
+
+def _record_version(tx, template, event_type):
+    terms = snapshot(template)
+    tx.session.add(TemplateVersion(template_id=template.id, version=template.version, terms=terms))
+    tx.emit(event_type, aggregate_id=template.id, payload={"template": terms, "quantity": template.quantity})
 
 
 def template_view(template):
@@ -181,7 +225,8 @@ def issue_pool(tx, *, template_id, quantity, region_code):
     _reserve_quantity(tx.session, template, quantity)
     batch_id = uuid.uuid4()
     tx.session.execute(insert(Voucher), [{"id": uuid.uuid4(), "code": codes.new_code(), "template_id": template.id,
-                                          "status": "issued"} for _ in range(quantity)])
+                                          "template_version": template.version, "status": "issued"}
+                                         for _ in range(quantity)])
     tx.emit(events.VOUCHERS_ISSUED, aggregate_id=batch_id,
             payload={"batch_id": str(batch_id), "template": snapshot(template), "count": quantity})
     return {"batch_id": str(batch_id), "template_id": str(template.id), "issued": quantity}
@@ -201,54 +246,120 @@ def issue_targeted(tx, *, template_id, class_id, region_code):
     if not person_keys:
         return {"batch_id": None, "template_id": str(template.id), "issued": 0}
     _reserve_quantity(tx.session, template, len(person_keys))
-    now = _now()
-    rows = [{"id": uuid.uuid4(), "code": codes.new_code(), "template_id": template.id, "status": "claimed",
-             "holder": key, "claimed_at": now} for key in person_keys]
+    now, terms = _now(), snapshot(template)
+    valid_until = voucher_valid_until(terms, today())
+    rows = [{"id": uuid.uuid4(), "code": codes.new_code(), "template_id": template.id,
+             "template_version": template.version, "status": "claimed", "holder": key, "claimed_at": now,
+             "valid_until": valid_until} for key in person_keys]
     tx.session.execute(insert(Voucher), rows)
-    terms = snapshot(template)
     tx.emit(events.VOUCHERS_ISSUED, aggregate_id=batch_id,
             payload={"batch_id": str(batch_id), "template": terms, "count": len(rows)})
     for start in range(0, len(rows), events.CLAIMED_CHUNK):
         tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=batch_id, payload={"template": terms, "vouchers": [
-            _claimed(row["id"], row["code"], row["holder"], now) for row in rows[start:start + events.CLAIMED_CHUNK]]})
+            _claimed(row["id"], row["code"], row["holder"], now, valid_until)
+            for row in rows[start:start + events.CLAIMED_CHUNK]]})
     return {"batch_id": str(batch_id), "template_id": str(template.id), "issued": len(rows)}
 
 
-def _claimed(voucher_id, code, holder, claimed_at):
-    return {"voucher_id": str(voucher_id), "code": code, "person_key": holder, "claimed_at": claimed_at.isoformat()}
+def _claimed(voucher_id, code, holder, claimed_at, valid_until):
+    return {"voucher_id": str(voucher_id), "code": code, "person_key": holder, "claimed_at": claimed_at.isoformat(),
+            "valid_until": valid_until.isoformat()}
 
 
-def _template_in_region(session, template_id, region_code):
-    template = _get(session, Template, template_id, "template")
+def _template_in_region(session, template_id, region_code, for_update=False):
+    template = _get(session, Template, template_id, "template", for_update=for_update)
     if not regions.contains(region_code, template.region_code):
         raise Forbidden("other_region", "This template belongs to a region outside yours.")
     return template
 
 
-def claim_voucher(tx, *, template_id, person):
-    """A worker claims a general voucher (领券): one per template per person, from the
-    pool, while the template is valid."""
+def claim_voucher(tx, *, template_id, person, channel_region):
+    """A worker claims a general voucher (领券): one per template per person, from the pool,
+    under the rules of the template version the voucher was issued under."""
     template = _get(tx.session, Template, template_id, "template")
-    claims.check_claim(template, day=today())
-    _save_persons(tx.session, [person])
     holder = person["person_key"]
     if tx.session.scalar(select(Voucher.id).where(Voucher.template_id == template.id, Voucher.holder == holder)):
         raise claims.already_claimed()
-    candidate = (select(Voucher.id).where(Voucher.template_id == template.id, Voucher.status == "issued")
-                 .limit(1).with_for_update(skip_locked=True).scalar_subquery())
-    now = _now()
+    voucher = tx.session.scalar(select(Voucher).where(Voucher.template_id == template.id, Voucher.status == "issued")
+                                .limit(1).with_for_update(skip_locked=True))
+    terms = tx.session.get(TemplateVersion, (template.id, voucher.template_version if voucher else template.version)
+                           ).terms
+    day = today()
+    claims.check_claim(terms, day=day, channel_region=channel_region,
+                       groups=_groups(tx.session, holder) if terms.get("eligible_groups") else (),
+                       trained_occupations=_trained_this_year(tx.session, holder, day))
+    if voucher is None:
+        raise claims.pool_exhausted()
+    _save_persons(tx.session, [person])
+    now, valid_until = _now(), voucher_valid_until(terms, day)
+    voucher.status, voucher.holder, voucher.claimed_at, voucher.valid_until = "claimed", holder, now, valid_until
     try:
         with tx.session.begin_nested():
-            claimed = tx.session.execute(update(Voucher).where(Voucher.id == candidate).values(
-                status="claimed", holder=holder, claimed_at=now).returning(Voucher.id, Voucher.code)).first()
+            tx.session.flush()
     except IntegrityError:  # a concurrent claim by the same person won the race
         raise claims.already_claimed()
-    if claimed is None:
-        raise claims.pool_exhausted()
-    tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=claimed.id, payload={
-        "template": snapshot(template), "vouchers": [_claimed(claimed.id, claimed.code, holder, now)]})
-    return {"voucher_id": str(claimed.id), "code": claimed.code, "display_code": codes.display(claimed.code),
-            "template_id": str(template.id), "claimed_at": now.isoformat()}
+    _history(tx.session, [voucher.id], "claimed", now)
+    tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=voucher.id, payload={
+        "template": terms, "vouchers": [_claimed(voucher.id, voucher.code, holder, now, valid_until)]})
+    return {"voucher_id": str(voucher.id), "code": voucher.code, "display_code": codes.display(voucher.code),
+            "template_id": str(template.id), "claimed_at": now.isoformat(), "valid_until": valid_until.isoformat()}
+
+
+def _groups(session, person_key):
+    return session.execute(select(PersonGroup.group, PersonGroup.region_code)
+                           .where(PersonGroup.person_key == person_key)).tuples().all()
+
+
+def _trained_this_year(session, person_key, day):
+    """Occupations the person trained in with a voucher this (China) year."""
+    start = datetime.datetime.combine(day.replace(month=1, day=1), datetime.time(), CHINA)
+    return set(session.scalars(select(Template.occupation).join(Voucher).where(
+        Voucher.holder == person_key, Voucher.status.in_(("used", "settled")), Voucher.used_at >= start)))
+
+
+def _history(session, voucher_ids, status, at, detail=None):
+    if voucher_ids:
+        session.execute(insert(VoucherHistory), [{"voucher_id": voucher_id, "status": status, "at": at,
+                                                  "detail": detail} for voucher_id in voucher_ids])
+
+
+EXPIRY_BATCH = 1000
+
+
+def expire_unclaimed(tx, day=None):
+    """Unclaimed vouchers whose template version's last day has passed expire (自动失效), a
+    batch at a time; returns how many did, so the caller sweeps until none are left."""
+    day = day or today()
+    # MATERIALIZED: the batch is chosen once, so LIMIT holds.
+    expired = tx.session.execute(text("""
+        WITH due AS MATERIALIZED (
+            SELECT v.id FROM template_versions tv JOIN vouchers v
+              ON v.template_id = tv.template_id AND v.template_version = tv.version AND v.status = 'issued'
+            WHERE (tv.terms->>'valid_until')::date < :day
+            LIMIT :batch FOR UPDATE OF v SKIP LOCKED)
+        UPDATE vouchers v SET status = 'expired' FROM due
+        WHERE v.id = due.id
+        RETURNING v.id, v.template_id, v.template_version"""), {"day": day, "batch": EXPIRY_BATCH}).all()
+    by_version = Counter((row.template_id, row.template_version) for row in expired)
+    for (template_id, version), count in by_version.items():
+        tx.emit(events.UNCLAIMED_VOUCHERS_EXPIRED, aggregate_id=template_id, payload={
+            "template": tx.session.get(TemplateVersion, (template_id, version)).terms, "count": count,
+            "expired_on": day.isoformat()})
+    return len(expired)
+
+
+def record_eligibility(tx, *, group, region_code, persons):
+    """Record people as members of a target group (重点群体) in a region, as the bureau's
+    own records say; a claim of a template offered to that group then succeeds."""
+    keys = _save_persons(tx.session, persons)
+    added = set(tx.session.scalars(pg_insert(PersonGroup).values(
+        [{"person_key": key, "group": group, "region_code": region_code} for key in dict.fromkeys(keys)])
+        .on_conflict_do_nothing().returning(PersonGroup.person_key)))
+    rows, seen = [], set()
+    for key in keys:
+        rows.append("added" if key in added and key not in seen else "unchanged")
+        seen.add(key)
+    return rows
 
 
 def list_templates(tx, *, region_code, distribution=None, function=None, cursor=None, limit=50):
@@ -283,8 +394,17 @@ def _voucher_by_code(session, code):
 
 
 def get_voucher(tx, *, code):
+    """A voucher's status and everything that happened to it since it was issued."""
     voucher = _voucher_by_code(tx.session, code)
-    return _voucher_view(voucher, tx.session.get(Template, voucher.template_id).region_code)
+    history = [{"status": "issued", "at": voucher.issued_at.isoformat()}] + [
+        {"status": entry.status, "at": entry.at.isoformat(), **({"detail": entry.detail} if entry.detail else {})}
+        for entry in tx.session.scalars(select(VoucherHistory).where(VoucherHistory.voucher_id == voucher.id)
+                                        .order_by(VoucherHistory.at, VoucherHistory.id))]
+    if voucher.holder and not any(entry["status"] == "claimed" for entry in history):
+        history.insert(1, {"status": "claimed", "at": voucher.claimed_at.isoformat()})  # born claimed (targeted)
+    return {**_voucher_view(voucher, tx.session.get(Template, voucher.template_id).region_code),
+            "template_version": voucher.template_version,
+            "valid_until": voucher.valid_until.isoformat() if voucher.valid_until else None, "history": history}
 
 
 def list_holder_vouchers(tx, *, person_key, region_code, cursor=None, limit=50):
@@ -326,28 +446,61 @@ def trainee_by_voucher(tx, *, code, region_code, institution_id=None):
 def record_use(tx, event):
     """Redemption reports a use: the holder's view of the voucher follows. Only ever
     forward: a late use event never undoes a settlement already recorded."""
-    tx.session.execute(update(Voucher).where(Voucher.id == event.payload["voucher_id"],
-                                             Voucher.status.in_(("issued", "claimed"))).values(status="used"))
+    used_at = event.payload["used_at"]
+    changed = tx.session.scalars(update(Voucher).where(Voucher.id == event.payload["voucher_id"],
+                                                       Voucher.status.in_(("issued", "claimed")))
+                                 .values(status="used", used_at=used_at).returning(Voucher.id)).all()
+    _history(tx.session, changed, "used", used_at, {"institution_id": str(event.payload["institution_id"]),
+                                                    "class_id": str(event.payload["class_id"])})
 
 
 def record_void(tx, event):
     """Redemption voided claimed vouchers (作废): void for good, never after a use."""
     voucher_ids = [v["voucher_id"] for v in event.payload["vouchers"]]
-    tx.session.execute(update(Voucher).where(Voucher.id.in_(voucher_ids), Voucher.status == "claimed")
-                       .values(status="void"))
+    changed = tx.session.scalars(update(Voucher).where(Voucher.id.in_(voucher_ids), Voucher.status == "claimed")
+                                 .values(status="void").returning(Voucher.id)).all()
+    _history(tx.session, changed, "void", event.payload["vouchers"][0]["voided_at"] if changed else None,
+             {"reason": event.payload["reason"]})
 
 
 def record_settlement(tx, event):
     voucher_ids = [v["voucher_id"] for v in event.payload["vouchers"]]
-    tx.session.execute(update(Voucher).where(Voucher.id.in_(voucher_ids)).values(status="settled"))
+    changed = tx.session.scalars(update(Voucher).where(Voucher.id.in_(voucher_ids), Voucher.status != "settled")
+                                 .values(status="settled").returning(Voucher.id)).all()
+    _history(tx.session, changed, "settled", event.occurred_at, {"claim_id": str(event.payload["claim_id"])})
 
 
 def region_summary(tx, *, region_code):
     """Issuance's own counts for a region, to be compared with every other service's."""
     in_region = Template.region_code.like(regions.like_pattern(region_code))
-    issued, claimed, used, settled = tx.session.execute(
+    issued, claimed, used, settled, expired = tx.session.execute(
         select(func.count(), func.count(Voucher.holder),
                func.count().filter(Voucher.status.in_(("used", "settled"))),
-               func.count().filter(Voucher.status == "settled"))
+               func.count().filter(Voucher.status == "settled"), func.count().filter(Voucher.status == "expired"))
         .select_from(Voucher).join(Template).where(in_region)).one()
-    return {"issued": issued, "claimed": claimed, "used": used, "settled": settled}
+    return {"issued": issued, "claimed": claimed, "used": used, "settled": settled, "expired": expired}
+
+
+def record_return(tx, event):
+    """The holder returned a claimed voucher (退券). A general one goes back to its pool under a
+    new code (the old one must not work for its next holder), for someone else to claim, and
+    its holder may claim another (换券); a targeted one, made for that person, ends. Never
+    after a use."""
+    changes = {"status": "returned"}
+    if event.payload["template"]["distribution"] == Distribution.GENERAL:
+        changes = {"status": "issued", "holder": None, "claimed_at": None, "valid_until": None,
+                   "code": codes.new_code()}
+    changed = tx.session.scalars(update(Voucher).where(Voucher.id == event.payload["voucher_id"],
+                                                       Voucher.status == "claimed")
+                                 .values(**changes).returning(Voucher.id)).all()
+    _history(tx.session, changed, "returned", event.payload["returned_at"])
+
+
+def record_expiry(tx, event):
+    """Redemption expired claimed vouchers left unused past their last day (自动失效); never after a use."""
+    days = {v["voucher_id"]: v["expired_on"] for v in event.payload["vouchers"]}
+    changed = tx.session.scalars(update(Voucher).where(Voucher.id.in_(list(days)), Voucher.status == "claimed")
+                                 .values(status="expired").returning(Voucher.id)).all()
+    for day in sorted({days[voucher_id] for voucher_id in changed}):
+        _history(tx.session, [v for v in changed if days[v] == day], "expired", event.occurred_at,
+                 {"expired_on": day.isoformat()})

@@ -6,6 +6,9 @@ class VoucherUsed(Schema):
     class Meta:
         unknown = EXCLUDE
     voucher_id = fields.UUID(required=True)
+    institution_id = fields.UUID(required=True)
+    class_id = fields.UUID(required=True)
+    used_at = fields.AwareDateTime(required=True)
 
 
 class SettledVoucher(Schema):
@@ -17,6 +20,7 @@ class SettledVoucher(Schema):
 class VouchersSettled(Schema):
     class Meta:
         unknown = EXCLUDE
+    claim_id = fields.UUID(required=True)
     vouchers = fields.List(fields.Nested(SettledVoucher), required=True)
 
 
@@ -24,9 +28,32 @@ class VoidedVoucher(Schema):
     class Meta:
         unknown = EXCLUDE
     voucher_id = fields.UUID(required=True)
+    voided_at = fields.AwareDateTime(required=True)
 
 
 class VouchersVoided(Schema):
     class Meta:
         unknown = EXCLUDE
+    reason = fields.String(required=True)
     vouchers = fields.List(fields.Nested(VoidedVoucher), required=True)
+
+
+class VoucherReturned(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    voucher_id = fields.UUID(required=True)
+    returned_at = fields.AwareDateTime(required=True)
+    template = fields.Dict(required=True)
+
+
+class ExpiredVoucher(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    voucher_id = fields.UUID(required=True)
+    expired_on = fields.Date(required=True)
+
+
+class VouchersExpired(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    vouchers = fields.List(fields.Nested(ExpiredVoucher), required=True)

@@ -5,6 +5,7 @@ from nameko.rpc import rpc
 from common.db import Database
 from common.events import subscribe
 from common.metrics import Metrics
+from common.timer import every
 from common.service import Observable
 from issuance import operations, schemas
 
@@ -46,8 +47,23 @@ class IssuanceService(Observable):
                            region_code=region_code)
 
     @rpc
-    def claim_voucher(self, *, template_id, person):
-        return self.db.run(operations.claim_voucher, template_id=template_id, person=person)
+    def update_template(self, *, template_id, region_code, changes):
+        return self.db.run(operations.update_template, template_id=template_id, region_code=region_code,
+                           changes=changes)
+
+    @rpc
+    def claim_voucher(self, *, template_id, person, channel_region):
+        return self.db.run(operations.claim_voucher, template_id=template_id, person=person,
+                           channel_region=channel_region)
+
+    @rpc
+    def record_eligibility(self, *, group, region_code, persons):
+        return self.db.run(operations.record_eligibility, group=group, region_code=region_code, persons=persons)
+
+    @every("EXPIRY_INTERVAL", default=60)
+    def expire_unclaimed(self):
+        while self.db.run(operations.expire_unclaimed):
+            pass
 
     @rpc
     def list_templates(self, *, region_code, distribution=None, function=None, cursor=None, limit=50):
@@ -83,3 +99,11 @@ class IssuanceService(Observable):
     @subscribe("redemption", "vouchers_voided", schema=schemas.VouchersVoided)
     def handle_vouchers_voided(self, event):
         self.db.consume(event, operations.record_void)
+
+    @subscribe("redemption", "voucher_returned", schema=schemas.VoucherReturned)
+    def handle_voucher_returned(self, event):
+        self.db.consume(event, operations.record_return)
+
+    @subscribe("redemption", "vouchers_expired", schema=schemas.VouchersExpired)
+    def handle_vouchers_expired(self, event):
+        self.db.consume(event, operations.record_expiry)

@@ -9,7 +9,7 @@ import pytest
 
 from common.errors import InvalidInput, RuleViolation
 from issuance.domain.claims import already_claimed, check_claim, pool_exhausted
-from issuance.domain.templates import Distribution, Function, check_terms, is_valid_on, snapshot
+from issuance.domain.templates import Distribution, Function, check_terms, snapshot, voucher_valid_until
 
 JAN_1, JUN_30, DEC_31 = datetime.date(2021, 1, 1), datetime.date(2021, 6, 30), datetime.date(2021, 12, 31)
 
@@ -30,8 +30,9 @@ def _template(**overrides):
         "id": uuid.UUID("6f1c1f5e-3f43-4a36-9d7a-0d1f7c6c2b11"), "region_code": "430100",
         "function": Function.CREDIT, "distribution": Distribution.GENERAL, "face_value_fen": None,
         "subsidy_standard_fen": 150_000, "occupation": "6-01-02-01", "skill_level": 4,
-        "institution_ids": None, "funding_source": "unemployment_insurance",
-        "valid_from": JAN_1, "valid_until": DEC_31, **overrides})
+        "institution_ids": None, "eligible_groups": None, "funding_source": "unemployment_insurance",
+        "payee": "institution", "valid_from": JAN_1, "valid_until": DEC_31, "validity_days": None,
+        "one_training_per_occupation_year": True, "reversal_grace_hours": 24, "version": 1, **overrides})
 
 
 # --- check_terms ----------------------------------------------------------------
@@ -95,21 +96,35 @@ def test_refusals_are_invalid_input_errors_with_status_400():
     assert refused.value.as_dict()["error"] == "invalid_quantity"
 
 
-# --- validity and snapshot ------------------------------------------------------------
-
-def test_a_template_is_valid_on_its_first_and_last_day_and_not_outside():
-    template = _template()
-    assert is_valid_on(template, JAN_1) and is_valid_on(template, DEC_31) and is_valid_on(template, JUN_30)
-    assert not is_valid_on(template, JAN_1 - datetime.timedelta(days=1))
-    assert not is_valid_on(template, DEC_31 + datetime.timedelta(days=1))
-
+# --- snapshot and a voucher's own validity ------------------------------------------------
 
 def test_the_snapshot_carries_the_terms_a_voucher_was_issued_under():
     assert snapshot(_template()) == {
-        "template_id": "6f1c1f5e-3f43-4a36-9d7a-0d1f7c6c2b11", "region_code": "430100", "function": "credit",
-        "distribution": "general", "face_value_fen": None, "subsidy_standard_fen": 150_000,
-        "occupation": "6-01-02-01", "skill_level": 4, "institution_ids": None,
-        "funding_source": "unemployment_insurance", "valid_from": "2021-01-01", "valid_until": "2021-12-31"}
+        "template_id": "6f1c1f5e-3f43-4a36-9d7a-0d1f7c6c2b11", "version": 1, "region_code": "430100",
+        "function": "credit", "distribution": "general", "face_value_fen": None, "subsidy_standard_fen": 150_000,
+        "occupation": "6-01-02-01", "skill_level": 4, "institution_ids": None, "eligible_groups": None,
+        "funding_source": "unemployment_insurance", "payee": "institution", "valid_from": "2021-01-01",
+        "valid_until": "2021-12-31", "validity_days": None, "one_training_per_occupation_year": True,
+        "reversal_grace_hours": 24}
+
+
+def test_a_voucher_is_valid_until_the_templates_last_day_or_n_days_from_its_claim():
+    assert voucher_valid_until(snapshot(_template()), JUN_30) == DEC_31
+    assert voucher_valid_until(snapshot(_template(validity_days=30)), JUN_30) == datetime.date(2021, 7, 29)
+    assert voucher_valid_until(snapshot(_template(validity_days=1)), JUN_30) == JUN_30
+
+
+@pytest.mark.parametrize("terms, code", [
+    ({"validity_days": 0}, "invalid_validity"),
+    ({"eligible_groups": ["unemployed", "astronaut"]}, "unknown_group"),
+    ({"payee": "bank"}, "unknown_payee"),
+    ({"function": Function.CHECKIN_ONLY, "face_value_fen": None, "payee": "individual"}, "checkin_only_pays_nothing"),
+])
+def test_the_new_terms_are_checked(terms, code):
+    payee = terms.pop("payee", "institution")
+    with pytest.raises(InvalidInput) as refused:
+        check_terms(**_terms(**terms), payee=payee)
+    assert refused.value.code == code
 
 
 def test_the_snapshot_lists_allowed_institutions_as_text():
@@ -136,30 +151,63 @@ def test_the_snapshot_does_not_change_when_the_template_does_later():
 
 # --- claims -----------------------------------------------------------------------------
 
-def test_a_targeted_voucher_cannot_be_claimed():
+def _claim(day=JUN_30, channel_region="430000", groups=(), trained=(), **overrides):
+    return check_claim(snapshot(_template(**overrides)), day=day, channel_region=channel_region, groups=groups,
+                       trained_occupations=set(trained))
+
+
+def _claim_refusal(**kwargs):
     with pytest.raises(RuleViolation) as refused:
-        check_claim(_template(distribution=Distribution.TARGETED), day=JUN_30)
-    assert refused.value.code == "not_claimable"
+        _claim(**kwargs)
+    assert refused.value.status == 422 and refused.value.message
+    return refused.value
+
+
+def test_a_targeted_voucher_cannot_be_claimed():
+    assert _claim_refusal(distribution=Distribution.TARGETED).code == "not_claimable"
 
 
 @pytest.mark.parametrize("day", [JAN_1 - datetime.timedelta(days=1), DEC_31 + datetime.timedelta(days=1),
                                  datetime.date(2022, 6, 1)])
 def test_a_general_voucher_cannot_be_claimed_outside_its_validity(day):
-    with pytest.raises(RuleViolation) as refused:
-        check_claim(_template(), day=day)
-    assert refused.value.code == "template_not_valid_now"
-    assert "2021-01-01" in refused.value.message and "2021-12-31" in refused.value.message
+    refusal = _claim_refusal(day=day)
+    assert refusal.code == "template_not_valid_now"
+    assert "2021-01-01" in refusal.message and "2021-12-31" in refusal.message
 
 
 @pytest.mark.parametrize("day", [JAN_1, JUN_30, DEC_31])
 def test_a_general_voucher_can_be_claimed_within_its_validity(day):
-    assert check_claim(_template(), day=day) is None
+    assert _claim(day=day) is None
 
 
 def test_a_targeted_voucher_is_refused_as_not_claimable_even_outside_its_validity():
-    with pytest.raises(RuleViolation) as refused:
-        check_claim(_template(distribution="targeted"), day=datetime.date(2030, 1, 1))
-    assert refused.value.code == "not_claimable"
+    assert _claim_refusal(distribution="targeted", day=datetime.date(2030, 1, 1)).code == "not_claimable"
+
+
+@pytest.mark.parametrize("channel_region, allowed", [
+    ("430000", True), ("430100", True), ("430102", True), ("000000", True), ("370000", False), ("430200", False)])
+def test_a_channel_claims_only_templates_of_its_region_or_around_it(channel_region, allowed):
+    if allowed:
+        assert _claim(channel_region=channel_region) is None
+    else:
+        assert _claim_refusal(channel_region=channel_region).code == "outside_channel_region"
+
+
+def test_a_template_for_target_groups_is_claimed_only_by_their_members_in_an_overlapping_region():
+    offered = {"eligible_groups": ["unemployed", "graduate"]}
+    assert _claim(groups=[("graduate", "430100")], **offered) is None
+    assert _claim(groups=[("unemployed", "430000")], **offered) is None  # recorded by the province
+    assert _claim(groups=[("unemployed", "430102")], **offered) is None  # by a district of the city
+    for groups in ([], [("veteran", "430100")], [("unemployed", "370000")], [("unemployed", "430200")]):
+        refusal = _claim_refusal(groups=groups, **offered)
+        assert refusal.code == "not_in_eligible_group" and "unemployed" in refusal.message
+
+
+def test_one_voucher_funded_training_per_occupation_per_year():
+    refusal = _claim_refusal(trained=["6-01-02-01"])
+    assert refusal.code == "occupation_trained_this_year" and "6-01-02-01" in refusal.message
+    assert _claim(trained=["4-01-01-01"]) is None
+    assert _claim(trained=["6-01-02-01"], one_training_per_occupation_year=False) is None
 
 
 def test_pool_and_duplicate_refusals_name_their_rules():

@@ -3,6 +3,8 @@ from marshmallow import Schema, fields, validate
 
 VOUCHER_USED = "voucher_used"
 VOUCHERS_VOIDED = "vouchers_voided"
+VOUCHER_RETURNED = "voucher_returned"
+VOUCHERS_EXPIRED = "vouchers_expired"
 # Why a manager voids claimed vouchers; a code, so that no free text can carry personal data.
 VOID_REASONS = ("holder_request", "ineligible", "issued_in_error", "policy_change", "other")
 
@@ -29,4 +31,25 @@ class VouchersVoided(Schema):
     vouchers = fields.List(fields.Nested(VoidedVoucher), required=True)
 
 
-SCHEMAS = {VOUCHER_USED: VoucherUsed, VOUCHERS_VOIDED: VouchersVoided}
+class VoucherReturned(Schema):
+    """The holder gave a claimed voucher back (退券): it goes back to its template's pool."""
+    voucher_id = fields.UUID(required=True)
+    code = fields.String(required=True)
+    returned_at = fields.AwareDateTime(required=True)
+    template = fields.Dict(required=True)  # the issuance snapshot the voucher carries
+
+
+class ExpiredVoucher(Schema):
+    voucher_id = fields.UUID(required=True)
+    code = fields.String(required=True)
+    expired_on = fields.Date(required=True)  # the day after its last day, China time
+    template = fields.Dict(required=True)  # the issuance snapshot the voucher carries
+
+
+class VouchersExpired(Schema):
+    """Claimed vouchers left unused past their last day expired (到期自动失效); up to 1,000 per event."""
+    vouchers = fields.List(fields.Nested(ExpiredVoucher), required=True)
+
+
+SCHEMAS = {VOUCHER_USED: VoucherUsed, VOUCHERS_VOIDED: VouchersVoided, VOUCHER_RETURNED: VoucherReturned,
+           VOUCHERS_EXPIRED: VouchersExpired}

@@ -1,8 +1,9 @@
 """Redemption's tables: the right to use each claimed voucher, and the classes where
 vouchers are used (replicated from issuance's catalogue)."""
+import datetime
 import uuid
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import Date, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -13,8 +14,11 @@ class Base(DeclarativeBase):
 
 class VoucherRight(Base):
     """The right to use one claimed voucher, decided here and only here. ``terms`` is the
-    template snapshot the voucher was issued under."""
+    template snapshot the voucher was issued under; ``valid_until`` the right's own last day."""
     __tablename__ = "voucher_rights"
+    # The expiry sweep reads claimed rights by last day.
+    __table_args__ = (Index("voucher_rights_claimed_until", "valid_until",
+                            postgresql_where=text("status = 'claimed'")),)
     voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     holder: Mapped[str] = mapped_column(String(64), index=True)
@@ -22,6 +26,7 @@ class VoucherRight(Base):
     terms = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(12))
     claimed_at = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime.date] = mapped_column(Date)
     used_at = mapped_column(DateTime(timezone=True))
     used_by_institution = mapped_column(UUID(as_uuid=True))
     used_in_class = mapped_column(UUID(as_uuid=True))

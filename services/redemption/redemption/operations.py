@@ -1,4 +1,5 @@
-"""Redemption's use cases: the one-time use of a claimed voucher, decided atomically."""
+"""Redemption's use cases: the one-time use of a claimed voucher, its return and its expiry,
+each decided atomically by one conditional update."""
 import datetime
 import uuid
 
@@ -6,21 +7,31 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common import codes, regions
-from common.errors import Forbidden, InvalidInput, NotFound, not_found
+from common.errors import Forbidden, InvalidInput, NotFound, RuleViolation, not_found
 from redemption import events
-from redemption.domain.use import check_use, refuse_by_status
+from redemption.domain.use import check_once_a_year, check_use, china_day, expired_on, refuse_by_status
+from redemption.domain.use import today as china_today
 from redemption.models import TrainingClass, VoucherRight
 
 VOID_CHUNK = 1000  # vouchers per vouchers_voided event
+EXPIRY_BATCH = 1000  # rights expired per transaction, and per vouchers_expired event
+HOLDER_LOCK = 1  # advisory lock namespace: one use at a time per holder
 
 
 def record_claims(tx, event):
-    """Claimed vouchers become usable rights; a redelivered chunk changes nothing."""
+    """Claimed vouchers become usable rights; a redelivered chunk changes nothing. A returned
+    voucher claimed again from the pool (换券) becomes its new holder's right."""
     terms = event.payload["template"]
     rows = [{"voucher_id": v["voucher_id"], "code": v["code"], "holder": v["person_key"],
              "region_code": terms["region_code"], "terms": terms, "status": "claimed",
-             "claimed_at": v["claimed_at"]} for v in event.payload["vouchers"]]
-    tx.session.execute(pg_insert(VoucherRight).on_conflict_do_nothing(), rows)
+             "claimed_at": v["claimed_at"],
+             "valid_until": v["valid_until"] or datetime.date.fromisoformat(terms["valid_until"])}
+            for v in event.payload["vouchers"]]
+    statement = pg_insert(VoucherRight).values(rows)
+    tx.session.execute(statement.on_conflict_do_update(
+        index_elements=["voucher_id"], where=VoucherRight.status == "returned",
+        set_={name: getattr(statement.excluded, name)
+              for name in ("code", "holder", "terms", "status", "claimed_at", "valid_until")}))
 
 
 def record_class(tx, event):
@@ -47,6 +58,22 @@ def _right(session, code):
     return right
 
 
+def _refusal_now(session, right):
+    """Why a conditional update found the right no longer claimed: a concurrent scan, void,
+    return or expiry changed it first."""
+    return refuse_by_status(session.scalar(select(VoucherRight.status).where(
+        VoucherRight.voucher_id == right.voucher_id)))
+
+
+def _earlier_uses(session, right):
+    """(occupation, used_at) of the holder's other used vouchers, read under a lock on the holder
+    so that two scans of one person's vouchers at once cannot both pass the once-a-year rule."""
+    session.execute(select(func.pg_advisory_xact_lock(HOLDER_LOCK, func.hashtext(right.holder))))
+    return session.execute(select(VoucherRight.terms["occupation"].astext, VoucherRight.used_at).where(
+        VoucherRight.holder == right.holder, VoucherRight.voucher_id != right.voucher_id,
+        VoucherRight.status.in_(("used", "settled")))).all()
+
+
 def verify(tx, *, code):
     """验真: authenticity and state, without using the voucher."""
     right = _right(tx.session, code)
@@ -68,9 +95,11 @@ def redeem(tx, *, code, class_id, institution_id, today=None):
         training_class = None
     if training_class is None:
         raise not_found("class", class_id)
-    check_use(right.terms, institution_id=uuid.UUID(str(institution_id)), training_class=training_class,
-              day=today or datetime.date.today())
     used_at = datetime.datetime.now(datetime.timezone.utc)
+    day = today or china_day(used_at)
+    check_use(right.terms, valid_until=right.valid_until, institution_id=uuid.UUID(str(institution_id)),
+              training_class=training_class, day=day)
+    check_once_a_year(right.terms, day=day, earlier_uses=_earlier_uses(tx.session, right))
     # The database decides between concurrent scans: only one finds the voucher still claimed.
     won = tx.session.execute(update(VoucherRight).where(VoucherRight.voucher_id == right.voucher_id,
                                                         VoucherRight.status == "claimed")
@@ -78,13 +107,65 @@ def redeem(tx, *, code, class_id, institution_id, today=None):
                                      used_in_class=training_class.class_id)
                              .returning(VoucherRight.voucher_id)).first()
     if won is None:
-        raise refuse_by_status("used")
+        raise _refusal_now(tx.session, right) or refuse_by_status("used")
     payload = {"voucher_id": str(right.voucher_id), "code": right.code, "person_key": right.holder,
                "institution_id": str(training_class.institution_id), "class_id": str(training_class.class_id),
                "used_at": used_at.isoformat(), "template": right.terms}
     tx.emit(events.VOUCHER_USED, aggregate_id=right.voucher_id, payload=payload)
     return {"voucher_id": str(right.voucher_id), "code": right.code, "status": "used",
             "used_at": used_at.isoformat(), "class_id": str(training_class.class_id)}
+
+
+def _not_the_holder():
+    return RuleViolation("not_the_holder",
+                         "Only the voucher's holder can return it: check the ID number and the code.")
+
+
+def return_voucher(tx, *, code, person_key):
+    """退券 (pilot plan §二(一)1): the holder gives back a claimed voucher they cannot use. It goes
+    back to its template's pool for someone else, and the holder may claim another (换券)."""
+    right = _right(tx.session, code)
+    if right.holder != person_key:
+        raise _not_the_holder()
+    refusal = refuse_by_status(right.status)
+    if refusal is None and right.valid_until < china_today():
+        refusal = refuse_by_status("expired")  # past its last day; the sweep has not come by yet
+    if refusal:
+        raise refusal
+    returned_at = datetime.datetime.now(datetime.timezone.utc)
+    # As for a use: only one of a return and a concurrent scan, void or expiry finds it still claimed.
+    won = tx.session.execute(update(VoucherRight).where(VoucherRight.voucher_id == right.voucher_id,
+                                                        VoucherRight.holder == person_key,
+                                                        VoucherRight.status == "claimed")
+                             .values(status="returned").returning(VoucherRight.voucher_id)).first()
+    if won is None:
+        raise _refusal_now(tx.session, right) or _not_the_holder()
+    tx.emit(events.VOUCHER_RETURNED, aggregate_id=right.voucher_id, payload={
+        "voucher_id": str(right.voucher_id), "code": right.code, "returned_at": returned_at.isoformat(),
+        "template": right.terms})
+    return {"voucher_id": str(right.voucher_id), "code": right.code, "status": "returned",
+            "returned_at": returned_at.isoformat()}
+
+
+def expire_rights(tx, *, today):
+    """到期后未使用自动失效 (Wuxi §四(二)): up to EXPIRY_BATCH claimed rights past their last day
+    expire in one set-based update; returns how many. A scan at the same moment is decided by the
+    same condition (still claimed): exactly one of them wins. Rows a scan holds are left to the
+    next batch rather than waited for."""
+    # Materialized, so the batch is chosen once: a LIMIT rescanned inside the update would go past it.
+    due = (select(VoucherRight.voucher_id).where(VoucherRight.status == "claimed", VoucherRight.valid_until < today)
+           .limit(EXPIRY_BATCH).with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED"))
+    expired = tx.session.execute(
+        update(VoucherRight).where(VoucherRight.voucher_id.in_(select(due.c.voucher_id)),
+                                   VoucherRight.status == "claimed")
+        .values(status="expired")
+        .returning(VoucherRight.voucher_id, VoucherRight.code, VoucherRight.valid_until, VoucherRight.terms),
+        execution_options={"synchronize_session": False}).all()
+    if expired:
+        tx.emit(events.VOUCHERS_EXPIRED, aggregate_id=uuid.uuid4(), payload={"vouchers": [
+            {"voucher_id": str(r.voucher_id), "code": r.code, "expired_on": expired_on(r.valid_until).isoformat(),
+             "template": r.terms} for r in expired]})
+    return len(expired)
 
 
 def void_vouchers(tx, *, voucher_codes, region_code, reason):
@@ -129,7 +210,8 @@ def void_vouchers(tx, *, voucher_codes, region_code, reason):
 
 def region_summary(tx, *, region_code):
     claimed, used, settled = tx.session.execute(
-        select(func.count(), func.count().filter(VoucherRight.status.in_(("used", "settled"))),
+        select(func.count().filter(VoucherRight.status != "returned"),
+               func.count().filter(VoucherRight.status.in_(("used", "settled"))),
                func.count().filter(VoucherRight.status == "settled"))
         .where(VoucherRight.region_code.like(regions.like_pattern(region_code)))).one()
     return {"claimed": claimed, "used": used, "settled": settled}

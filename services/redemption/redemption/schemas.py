@@ -25,6 +25,7 @@ class ClaimedVoucher(_Lenient):
     code = fields.String(required=True)
     person_key = fields.String(required=True)
     claimed_at = fields.AwareDateTime(required=True)
+    valid_until = fields.Date(load_default=None)  # the voucher's own last day; missing: the template's
 
 
 class VouchersClaimed(_Lenient):

@@ -1,11 +1,13 @@
-"""Redemption: the right to use a claimed voucher, and its one-time use."""
+"""Redemption: the right to use a claimed voucher, its one-time use, its return and its expiry."""
 from nameko.rpc import rpc
 
 from common.db import Database
 from common.events import subscribe
 from common.metrics import Metrics
 from common.service import Observable
+from common.timer import every
 from redemption import operations, schemas
+from redemption.domain import use
 
 
 class RedemptionService(Observable):
@@ -20,6 +22,17 @@ class RedemptionService(Observable):
     @rpc
     def verify(self, *, code):
         return self.db.run(operations.verify, code=code)
+
+    @rpc
+    def return_voucher(self, *, code, person_key):
+        return self.db.run(operations.return_voucher, code=code, person_key=person_key)
+
+    @every("EXPIRY_INTERVAL", default=60)
+    def expire_rights(self):
+        """Claimed vouchers unused past their last day expire, a batch per transaction until none is left."""
+        today = use.today()
+        while self.db.run(operations.expire_rights, today=today):
+            pass
 
     @rpc
     def void_vouchers(self, *, voucher_codes, region_code, reason):

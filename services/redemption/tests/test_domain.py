@@ -1,5 +1,6 @@
-"""Redemption's rules: which voucher states may be used, and where and when a claimed
-voucher may be used."""
+"""Redemption's rules: which voucher states may be used, where and when a claimed voucher may
+be used, one voucher-funded training per person, occupation and year (Wuxi), and when an
+unused voucher expires."""
 import datetime
 import uuid
 from types import SimpleNamespace
@@ -7,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from common.errors import Conflict, RuleViolation
-from redemption.domain.use import check_use, refuse_by_status
+from redemption.domain.use import check_once_a_year, check_use, china_day, expired_on, refuse_by_status
 
 INSTITUTION, OTHER_INSTITUTION = uuid.uuid4(), uuid.uuid4()
 JUN_30 = datetime.date(2021, 6, 30)
@@ -26,9 +27,10 @@ def _class(**overrides):
                               **overrides})
 
 
-def _use(terms=None, training_class=None, institution_id=INSTITUTION, day=JUN_30):
-    return check_use(terms or _terms(), institution_id=institution_id, training_class=training_class or _class(),
-                     day=day)
+def _use(terms=None, training_class=None, institution_id=INSTITUTION, day=JUN_30, valid_until=None):
+    terms = terms or _terms()
+    return check_use(terms, valid_until=valid_until or datetime.date.fromisoformat(terms["valid_until"]),
+                     institution_id=institution_id, training_class=training_class or _class(), day=day)
 
 
 def _refusal(**kwargs):
@@ -53,7 +55,21 @@ def test_a_settled_voucher_is_refused_as_written_off():
     assert isinstance(refusal, Conflict) and refusal.code == "written_off"
 
 
-@pytest.mark.parametrize("status", ["issued", "expired", "revoked", "", "CLAIMED"])
+def test_a_voided_voucher_is_refused_as_voided():
+    assert refuse_by_status("void").code == "voided"
+
+
+def test_a_returned_voucher_is_refused_as_returned():
+    refusal = refuse_by_status("returned")
+    assert isinstance(refusal, Conflict) and refusal.code == "returned" and "退券" in refusal.message
+
+
+def test_an_expired_voucher_is_refused_as_expired():
+    refusal = refuse_by_status("expired")
+    assert isinstance(refusal, Conflict) and refusal.code == "expired" and refusal.status == 409
+
+
+@pytest.mark.parametrize("status", ["issued", "revoked", "", "CLAIMED"])
 def test_any_other_status_is_refused_as_not_usable_and_named(status):
     refusal = refuse_by_status(status)
     assert isinstance(refusal, Conflict) and refusal.code == "not_usable"
@@ -99,6 +115,15 @@ def test_a_voucher_after_its_last_day_is_expired():
     assert _refusal(day=datetime.date(2022, 1, 1)) == "voucher_expired"
 
 
+def test_a_voucher_valid_for_days_after_its_claim_ends_on_its_own_last_day_not_the_templates():
+    own_last_day = datetime.date(2021, 7, 15)
+    assert _use(valid_until=own_last_day, day=own_last_day) is None
+    assert _refusal(valid_until=own_last_day, day=datetime.date(2021, 7, 16)) == "voucher_expired"
+    with pytest.raises(RuleViolation) as refused:
+        _use(valid_until=own_last_day, day=datetime.date(2021, 7, 16))
+    assert "2021-07-15" in refused.value.message
+
+
 def test_a_voucher_before_its_first_day_is_not_yet_valid():
     assert _refusal(day=datetime.date(2020, 12, 31)) == "voucher_not_yet_valid"
 
@@ -112,3 +137,61 @@ def test_refusals_are_rule_violations_with_status_422():
     with pytest.raises(RuleViolation) as refused:
         _use(day=datetime.date(2022, 1, 1))
     assert refused.value.status == 422 and "2021-12-31" in refused.value.message
+
+
+# --- one voucher-funded training per person, occupation and year (Wuxi §四(三)) -----------
+
+def _at(text):
+    return datetime.datetime.fromisoformat(text)
+
+
+def _trained(earlier_uses, terms=None, day=JUN_30):
+    with pytest.raises(RuleViolation) as refused:
+        check_once_a_year(terms or _terms(), day=day, earlier_uses=earlier_uses)
+    return refused.value
+
+
+def test_a_person_who_never_used_a_voucher_may_train():
+    assert check_once_a_year(_terms(), day=JUN_30, earlier_uses=[]) is None
+
+
+def test_a_second_voucher_funded_training_in_the_same_occupation_this_year_is_refused():
+    refusal = _trained([("6-01-02-01", _at("2021-03-01T10:00:00+08:00"))])
+    assert (refusal.code, refusal.status) == ("occupation_trained_this_year", 422)
+    assert refusal.message == "This person already trained in 6-01-02-01 with a voucher this year."
+
+
+def test_a_training_in_another_occupation_this_year_does_not_count():
+    assert check_once_a_year(_terms(), day=JUN_30,
+                             earlier_uses=[("4-01-01-01", _at("2021-03-01T10:00:00+08:00"))]) is None
+
+
+def test_a_training_in_the_same_occupation_last_year_does_not_count():
+    assert check_once_a_year(_terms(), day=datetime.date(2021, 1, 1),
+                             earlier_uses=[("6-01-02-01", _at("2020-12-31T23:59:59+08:00"))]) is None
+
+
+def test_the_year_of_an_earlier_use_is_chinas():
+    # 17:00 UTC on 31 December 2020 is 01:00 on 1 January 2021 in Beijing: this year.
+    assert _trained([("6-01-02-01", _at("2020-12-31T17:00:00+00:00"))],
+                    day=datetime.date(2021, 1, 1)).code == "occupation_trained_this_year"
+    assert check_once_a_year(_terms(), day=datetime.date(2021, 1, 1),
+                             earlier_uses=[("6-01-02-01", _at("2020-12-31T15:59:59+00:00"))]) is None
+
+
+def test_a_template_may_waive_the_once_a_year_rule():
+    terms = _terms(one_training_per_occupation_year=False)
+    assert check_once_a_year(terms, day=JUN_30, earlier_uses=[("6-01-02-01", _at("2021-03-01T10:00:00+08:00"))]) \
+        is None
+
+
+# --- days and expiry ----------------------------------------------------------------------
+
+def test_a_day_is_chinas():
+    assert china_day(_at("2021-06-30T16:00:00+00:00")) == datetime.date(2021, 7, 1)
+    assert china_day(_at("2021-06-30T15:59:59+00:00")) == JUN_30
+
+
+def test_an_unused_voucher_expires_the_day_after_its_last_day():
+    assert expired_on(datetime.date(2021, 12, 31)) == datetime.date(2022, 1, 1)
+    assert expired_on(datetime.date(2024, 2, 28)) == datetime.date(2024, 2, 29)

@@ -24,6 +24,8 @@ class VoucherCounts(Base):
     settled: Mapped[int] = mapped_column(BigInteger, default=0)
     settled_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     voided: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    expired: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class MonthlyCounts(Base):
@@ -44,6 +46,8 @@ class MonthlyCounts(Base):
     settled: Mapped[int] = mapped_column(BigInteger, default=0)
     settled_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     voided: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    expired: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Target(Base):

@@ -71,6 +71,24 @@ def count_voided(tx, event):
         _add(tx.session, terms[key], key[2], voided=n)
 
 
+def count_returned(tx, event):
+    """A returned voucher (退券) is claimed no more: it is back in its pool, to be claimed again."""
+    _add(tx.session, event.payload["template"],
+         monthly.month_of(event.payload["returned_at"] or event.occurred_at), claimed=-1, returned=1)
+
+
+def count_expired(tx, event):
+    """Expired vouchers were claimed: they stay claimed, and count as expired too."""
+    expired, terms = Counter(), {}
+    for voucher in event.payload["vouchers"]:
+        template = voucher["template"]
+        key = (template["region_code"], template["template_id"], monthly.month_of(voucher["expired_on"]))
+        expired[key] += 1
+        terms[key] = template
+    for key, n in expired.items():
+        _add(tx.session, terms[key], key[2], expired=n)
+
+
 def set_targets(tx, *, year, rows):
     """Load (or replace) a task table's rows for a year; every row must follow the rule."""
     for row in rows:

@@ -47,3 +47,17 @@ class VoidedVoucher(_Lenient):
 class VouchersVoided(_Lenient):
     reason = fields.String()
     vouchers = fields.List(fields.Nested(VoidedVoucher), required=True)
+
+
+class VoucherReturned(_Lenient):
+    template = fields.Nested(Terms, required=True)
+    returned_at = fields.AwareDateTime(load_default=None)  # missing: the envelope's occurred_at
+
+
+class ExpiredVoucher(_Lenient):
+    template = fields.Nested(Terms, required=True)
+    expired_on = fields.Date(required=True)  # a China-time day
+
+
+class VouchersExpired(_Lenient):
+    vouchers = fields.List(fields.Nested(ExpiredVoucher), required=True)

@@ -44,3 +44,11 @@ class StatisticsService(Observable):
     @subscribe("redemption", "vouchers_voided", schema=schemas.VouchersVoided)
     def handle_vouchers_voided(self, event):
         self.db.consume(event, operations.count_voided)
+
+    @subscribe("redemption", "voucher_returned", schema=schemas.VoucherReturned)
+    def handle_voucher_returned(self, event):
+        self.db.consume(event, operations.count_returned)
+
+    @subscribe("redemption", "vouchers_expired", schema=schemas.VouchersExpired)
+    def handle_vouchers_expired(self, event):
+        self.db.consume(event, operations.count_expired)

@@ -161,6 +161,25 @@ def test_an_event_counts_in_its_china_time_month(moment, month):
     assert monthly.month_of(moment).day == 1
 
 
+@pytest.mark.parametrize("day, month", [
+    (datetime.date(2026, 12, 1), "2026-12"), (datetime.date(2026, 11, 30), "2026-11"),
+    (datetime.date(2027, 1, 1), "2027-01")])
+def test_a_china_time_day_counts_in_its_own_month(day, month):
+    # An expiry is dated by a China-time day (expired_on): no time zone to convert.
+    assert monthly.month_of(day) == monthly.parse_month(month)
+
+
+def test_returned_and_expired_vouchers_are_counted_beside_the_others():
+    assert monthly.COUNTS[-2:] == ("returned", "expired")
+    assert monthly.empty()["returned"] == monthly.empty()["expired"] == 0
+
+
+def test_a_return_takes_a_voucher_out_of_the_claim_rate_and_an_expiry_does_not():
+    # 100 issued, 40 claimed, then 4 returned (claimed -4) and 6 expired (still claimed).
+    line = monthly.row("430100", _sums(), _sums(issued=100, claimed=36, returned=4, expired=6))
+    assert (line["claim_rate"], line["to_date"]["returned"], line["to_date"]["expired"]) == (0.36, 4, 6)
+
+
 @pytest.mark.parametrize("region, code, child", [
     ("000000", "430102", "430000"), ("000000", "370000", "370000"),  # the nation: provinces
     ("430000", "430102", "430100"), ("430000", "433101", "433100"),  # a province: cities
@@ -172,9 +191,11 @@ def test_a_code_belongs_to_the_child_region_one_level_down(region, code, child):
     assert monthly.child_of(region, code) == child
 
 
-def _sums(issued=0, claimed=0, used=0, settled=0, settled_fen=0, voided=0, face_value_issued=0, general_issued=0):
+def _sums(issued=0, claimed=0, used=0, settled=0, settled_fen=0, voided=0, returned=0, expired=0,
+          face_value_issued=0, general_issued=0):
     return {"issued": issued, "claimed": claimed, "used": used, "settled": settled, "settled_fen": settled_fen,
-            "voided": voided, "face_value_issued": face_value_issued, "general_issued": general_issued}
+            "voided": voided, "returned": returned, "expired": expired, "face_value_issued": face_value_issued,
+            "general_issued": general_issued}
 
 
 def _target(row):
@@ -192,13 +213,14 @@ def test_shares_are_over_all_issued_and_undefined_when_nothing_was_issued():
             nothing["target"], nothing["name"]) == (None, None, None, None, None, None)
 
 
-def test_a_row_shows_the_six_counters_for_the_month_and_to_date_and_progress_to_date():
-    line = monthly.row("430100", _sums(issued=10, voided=1, face_value_issued=10),
-                       _sums(issued=30_000, used=1_500, settled=100, settled_fen=5_000_000, voided=3,
+def test_a_row_shows_the_eight_counters_for_the_month_and_to_date_and_progress_to_date():
+    line = monthly.row("430100", _sums(issued=10, voided=1, returned=2, face_value_issued=10),
+                       _sums(issued=30_000, used=1_500, settled=100, settled_fen=5_000_000, voided=3, expired=4,
                              face_value_issued=30_000), _target(HUNAN_2021[0]), "长沙")
-    assert line["month"] == {"issued": 10, "claimed": 0, "used": 0, "settled": 0, "settled_fen": 0, "voided": 1}
+    assert line["month"] == {"issued": 10, "claimed": 0, "used": 0, "settled": 0, "settled_fen": 0, "voided": 1,
+                             "returned": 2, "expired": 0}
     assert line["to_date"] == {"issued": 30_000, "claimed": 0, "used": 1_500, "settled": 100,
-                               "settled_fen": 5_000_000, "voided": 3}
+                               "settled_fen": 5_000_000, "voided": 3, "returned": 0, "expired": 4}
     assert line["target"] == {"issue_target": 150_000, "use_target": 15_000, "issue_progress": 0.2,
                               "use_progress": 0.1}
     assert line["name"] == "长沙"
@@ -226,7 +248,8 @@ def test_a_province_report_has_a_row_per_city_with_counts_or_a_target_and_a_tota
     assert (unnamed["name"], unnamed["target"], unnamed["general_share"]) == (None, None, 1.0)
     total = report["total"]
     assert (total["region_code"], total["name"]) == ("430000", "合计")
-    assert total["month"] == {"issued": 100, "claimed": 10, "used": 0, "settled": 0, "settled_fen": 0, "voided": 2}
+    assert total["month"] == {"issued": 100, "claimed": 10, "used": 0, "settled": 0, "settled_fen": 0, "voided": 2,
+                              "returned": 0, "expired": 0}
     assert total["to_date"]["issued"] == 15_050 and total["to_date"]["voided"] == 2
     assert total["target"]["issue_target"] == 450_000
     assert (total["face_value_share"], total["general_share"]) == (round(9_000 / 15_050, 4),

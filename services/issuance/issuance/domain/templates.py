@@ -8,9 +8,24 @@ person on a class roster.
 """
 import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from common import regions
 from common.errors import InvalidInput
+
+CHINA = ZoneInfo("Asia/Shanghai")
+# Target groups (重点群体) a template may be offered to (Hunan notice §一(一); Wuxi §三).
+GROUPS = ("unemployed",           # 登记失业人员
+          "graduate",             # 高校毕业生
+          "school_leaver",        # 城乡未继续升学初高中毕业生
+          "retired_fisher",       # 退捕渔民
+          "poverty_alleviated",   # 脱贫劳动力
+          "rural_migrant",        # 农村转移劳动力
+          "enterprise_employee",  # 企业职工
+          "veteran",              # 退役军人
+          "disabled")             # 残疾人
+# Who is paid the subsidy (Shanghai §三(四)): the person's e-card bank account, the institution, the employer.
+PAYEES = ("individual", "institution", "enterprise")
 
 
 class Function(StrEnum):
@@ -25,7 +40,7 @@ class Distribution(StrEnum):
 
 
 def check_terms(*, region_code, function, face_value_fen, subsidy_standard_fen, valid_from, valid_until,
-                quantity):
+                quantity, validity_days=None, eligible_groups=None, payee="institution"):
     """Refuse a template whose terms contradict each other."""
     if not regions.is_valid(region_code):
         raise InvalidInput("invalid_region", "region_code must be a 6-digit administrative division code.")
@@ -39,17 +54,23 @@ def check_terms(*, region_code, function, face_value_fen, subsidy_standard_fen, 
         raise InvalidInput("invalid_validity", "valid_until must not be before valid_from.")
     if quantity < 1:
         raise InvalidInput("invalid_quantity", "quantity must be at least 1.")
-
-
-def is_valid_on(template, day):
-    return template.valid_from <= day <= template.valid_until
+    if validity_days is not None and validity_days < 1:
+        raise InvalidInput("invalid_validity", "validity_days, when given, must be at least 1.")
+    unknown = sorted(set(eligible_groups or ()) - set(GROUPS))
+    if unknown:
+        raise InvalidInput("unknown_group", f"Unknown target groups {unknown}; known: {', '.join(GROUPS)}.")
+    if payee not in PAYEES:
+        raise InvalidInput("unknown_payee", f"payee must be one of {', '.join(PAYEES)}.")
+    if function == Function.CHECKIN_ONLY and payee != "institution":
+        raise InvalidInput("checkin_only_pays_nothing", "A check-in-only voucher pays nobody.")
 
 
 def snapshot(template):
-    """The rules a voucher carries with it to other services: it keeps the terms it was
-    issued under, whatever happens to the template later."""
+    """The rules a voucher carries with it to other services: it keeps the terms of the
+    version it was issued under, whatever happens to the template later."""
     return {
         "template_id": str(template.id),
+        "version": template.version,
         "region_code": template.region_code,
         "function": template.function,
         "distribution": template.distribution,
@@ -58,11 +79,25 @@ def snapshot(template):
         "occupation": template.occupation,
         "skill_level": template.skill_level,
         "institution_ids": [str(i) for i in template.institution_ids] if template.institution_ids else None,
+        "eligible_groups": list(template.eligible_groups) if template.eligible_groups else None,
         "funding_source": template.funding_source,
+        "payee": template.payee,
         "valid_from": template.valid_from.isoformat(),
         "valid_until": template.valid_until.isoformat(),
+        "validity_days": template.validity_days,
+        "one_training_per_occupation_year": template.one_training_per_occupation_year,
+        "reversal_grace_hours": template.reversal_grace_hours,
     }
 
 
+def voucher_valid_until(terms, claimed_on):
+    """A claimed voucher's last day: N days from its claim when the template says so,
+    else the template's own last day."""
+    if terms.get("validity_days"):
+        return claimed_on + datetime.timedelta(days=terms["validity_days"] - 1)
+    return datetime.date.fromisoformat(terms["valid_until"])
+
+
 def today():
-    return datetime.date.today()
+    """Today in China: validity windows are Beijing-time calendar days."""
+    return datetime.datetime.now(CHINA).date()

@@ -1,8 +1,21 @@
 """When a claimed voucher may be used (用券/验券). Every refusal carries a reason code a
 scanner can show and a sentence a person can read."""
 import datetime
+from zoneinfo import ZoneInfo
 
 from common.errors import Conflict, RuleViolation
+
+# Days and years are China's: a voucher valid until 31 December is valid until midnight in Beijing.
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china_day(moment):
+    """The China-time date of an aware datetime."""
+    return moment.astimezone(CHINA).date()
+
+
+def today():
+    return china_day(datetime.datetime.now(datetime.timezone.utc))
 
 
 def refuse_by_status(status):
@@ -12,13 +25,19 @@ def refuse_by_status(status):
         return Conflict("written_off", "This voucher has been settled and written off (核销); its code is void.")
     if status == "void":
         return Conflict("voided", "This voucher has been voided (作废) and can no longer be used.")
+    if status == "returned":
+        return Conflict("returned", "This voucher was returned (退券) by its holder; claim a new one to train.")
+    if status == "expired":
+        return Conflict("expired", "This voucher passed its last day unused and expired (自动失效); "
+                                   "claim a new one to train.")
     if status != "claimed":
         return Conflict("not_usable", f"This voucher is {status} and cannot be used.")
     return None
 
 
-def check_use(terms, *, institution_id, training_class, day):
-    """``terms``: the voucher's template snapshot; ``training_class``: where it is used."""
+def check_use(terms, *, valid_until, institution_id, training_class, day):
+    """``terms``: the voucher's template snapshot; ``valid_until``: the claimed voucher's own
+    last day; ``training_class``: where it is used; ``day``: today in China."""
     if training_class.institution_id != institution_id:
         raise RuleViolation("class_not_of_institution", "This class belongs to another institution.")
     allowed = terms.get("institution_ids")
@@ -28,8 +47,23 @@ def check_use(terms, *, institution_id, training_class, day):
         raise RuleViolation("occupation_mismatch",
                             f"This voucher pays for {terms['occupation']} level {terms['skill_level']}, "
                             f"not for this class.")
-    if not datetime.date.fromisoformat(terms["valid_from"]) <= day <= datetime.date.fromisoformat(
-            terms["valid_until"]):
-        raise RuleViolation("voucher_expired" if day > datetime.date.fromisoformat(terms["valid_until"])
-                            else "voucher_not_yet_valid",
-                            f"This voucher is valid from {terms['valid_from']} to {terms['valid_until']}.")
+    if not datetime.date.fromisoformat(terms["valid_from"]) <= day <= valid_until:
+        raise RuleViolation("voucher_expired" if day > valid_until else "voucher_not_yet_valid",
+                            f"This voucher is valid from {terms['valid_from']} to {valid_until}.")
+
+
+def check_once_a_year(terms, *, day, earlier_uses):
+    """Wuxi §四(三): 每人每年同一职业（工种）只能持职业培训券参加一次职业技能培训. ``earlier_uses``:
+    (occupation, used_at) of the holder's other used or settled vouchers; ``day``: this use's
+    China-time date. A template may waive the rule (``one_training_per_occupation_year``)."""
+    if not terms.get("one_training_per_occupation_year", True):
+        return
+    if any(occupation == terms["occupation"] and china_day(used_at).year == day.year
+           for occupation, used_at in earlier_uses):
+        raise RuleViolation("occupation_trained_this_year",
+                            f"This person already trained in {terms['occupation']} with a voucher this year.")
+
+
+def expired_on(valid_until):
+    """A voucher unused on its last day expires the next day, whenever the platform notices."""
+    return valid_until + datetime.timedelta(days=1)

@@ -15,7 +15,8 @@ from stats.domain import targets
 from stats.domain.indicators import rate
 
 CHINA = ZoneInfo("Asia/Shanghai")
-COUNTS = ("issued", "claimed", "used", "settled", "settled_fen", "voided")
+# A returned voucher (退券) is no longer claimed; voided and expired ones stay claimed.
+COUNTS = ("issued", "claimed", "used", "settled", "settled_fen", "voided", "returned", "expired")
 # Beside the counters, what the shares need: issued face-value and issued general vouchers.
 SHARES = ("face_value_issued", "general_issued")
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
@@ -31,7 +32,9 @@ def parse_month(text):
 
 def month_of(moment):
     """The first day of the China-time month of a moment (an aware datetime or ISO 8601 text;
-    a naive one is taken as UTC, as envelopes write it)."""
+    a naive one is taken as UTC, as envelopes write it), or of a China-time date."""
+    if isinstance(moment, datetime.date) and not isinstance(moment, datetime.datetime):
+        return moment.replace(day=1)
     if isinstance(moment, str):
         moment = datetime.datetime.fromisoformat(moment)
     if moment.tzinfo is None:
