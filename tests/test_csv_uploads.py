@@ -111,3 +111,29 @@ def test_a_file_with_a_wrong_header_too_many_rows_or_too_many_bytes_is_refused_w
 
     answer = ok_csv(gateway, p.institution, path, f"id_number\r\n{people[0]}\r\n")
     assert answer["added"] == 1  # the refused files added no one
+
+
+def test_the_upload_tool_sends_a_big_file_in_parts_and_a_rerun_acts_once(gateway, clients, database_url):
+    from sqlalchemy import create_engine, text
+
+    from voucher_client.upload import upload
+    p = lifecycle.register(gateway, clients, new_region(), roster_size=1)
+    people = [id_number() for _ in range(2300)]
+    lines = ["id_number,name"] + [f"{number},学员" for number in people]
+    typo = people[1499][:-1] + ("0" if people[1499][-1] != "0" else "1")
+    lines[1500] = f"{typo},学员"  # line 1501 of the file: a mistyped check character
+    client = VoucherClient(gateway.base_url, p.institution.key_id, p.institution.secret, session=gateway.http)
+    path = f"/v1/classes/{p.class_id}/trainees"
+    seen = []
+    totals, refused = upload(client, path, "\n".join(lines) + "\n", progress=lambda done, total: seen.append(done))
+    assert seen == [1, 2, 3]
+    assert totals == {"added": 2299, "refused": 1}
+    assert [(r["line"], r["error"]) for r in refused] == [(1501, "invalid_id_number")]
+
+    again, _ = upload(client, path, "\n".join(lines) + "\n")
+    assert again == totals  # the same parts, the same keys: the first answers, replayed
+    engine = create_engine(database_url("issuance"))
+    with engine.connect() as connection:
+        roster = connection.execute(text("SELECT count(*) FROM roster WHERE class_id = :c"), {"c": p.class_id}).scalar()
+    engine.dispose()
+    assert roster == 2300  # the one registered with the class, and 2,299 added once

@@ -19,6 +19,9 @@ from common.errors import InvalidInput
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+# Provinces of GB/T 2260: the first two digits of every resident's number.
+PROVINCES = frozenset("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
+                      "61 62 63 64 65 71 81 82".split())
 
 
 def check_character(first17):
@@ -32,6 +35,9 @@ def validate(id_number):
     number = id_number.strip().upper()
     if not _SHAPE.fullmatch(number):  # ASCII only: a full-width digit must not make a second person
         raise InvalidInput("invalid_id_number", "An ID number has 17 digits and a final digit or X.")
+    if number[:2] not in PROVINCES:
+        raise InvalidInput("invalid_id_number", "An ID number starts with a province's code (11 to 82); "
+                                                "check the first digits.")
     try:
         birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:

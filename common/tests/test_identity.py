@@ -56,6 +56,18 @@ def test_a_check_value_of_ten_is_written_x():
     assert identity.validate(first17 + "X") == first17 + "X"
 
 
+@pytest.mark.parametrize("region", ["000000", "100101", "190101", "990101", "730101"])
+def test_a_number_must_start_with_a_province_code(region):
+    first17 = region + "19850615" + "123"
+    assert "province" in _refusal(first17 + _reference_check(first17)).message
+
+
+@pytest.mark.parametrize("region", ["110105", "430102", "650102", "810000", "820000", "710101"])
+def test_every_province_of_gb_2260_is_accepted(region):
+    first17 = region + "19850615" + "123"
+    assert identity.validate(first17 + _reference_check(first17))
+
+
 def test_a_lower_case_x_is_normalised_to_upper_case():
     assert identity.validate("11010519491231002x") == "11010519491231002X"
 
