@@ -68,6 +68,17 @@ def class_registered(region):
             "roster": [uuid.uuid4().hex * 2, uuid.uuid4().hex * 2]}
 
 
+def institution_projects(region=None):
+    """The part of institution_registered (given a region) or institution_projects_changed that
+    redemption keeps: the projects the institution may train for."""
+    project_id = str(uuid.uuid4())
+    payload = {"institution_id": str(uuid.uuid4()), "project_ids": [project_id], "projects": [
+        {"project_id": project_id, "occupation": lifecycle.OCCUPATION, "skill_level": lifecycle.LEVEL}]}
+    if region:
+        payload.update(region_code=region, name="某职业培训学校", sites=[], payout_account_masked="****7890")
+    return payload
+
+
 class World:
     """What the cases need: a fresh region, the platform's RPC, SQL on a service's database,
     and a way to put an event into one handler's queue."""
@@ -145,6 +156,21 @@ def _redemption_class(w):
                                   c=payload["class_id"])
 
 
+def _allowed_projects(w, payload):
+    return lambda: w.sql("redemption", "SELECT projects::text || ' ' || sequence FROM institution_projects "
+                                       "WHERE institution_id = :i", i=payload["institution_id"])
+
+
+def _redemption_institution(w):
+    payload = institution_projects(w.region)
+    return payload, _allowed_projects(w, payload)
+
+
+def _redemption_institution_projects(w):
+    payload = institution_projects()
+    return payload, _allowed_projects(w, payload)
+
+
 def _redemption_settled(w):
     setup = claimed(w.region)
     w.deliver("redemption", "handle_vouchers_claimed", "issuance", "vouchers_claimed", setup)
@@ -220,6 +246,8 @@ CASES = {
     ("redemption", "handle_vouchers_claimed"): _redemption_claimed,
     ("redemption", "handle_class_registered"): _redemption_class,
     ("redemption", "handle_vouchers_settled"): _redemption_settled,
+    ("redemption", "handle_institution_registered"): _redemption_institution,
+    ("redemption", "handle_institution_projects_changed"): _redemption_institution_projects,
     ("attendance", "handle_class_registered"): _attendance_class,
     ("attendance", "handle_roster_extended"): _attendance_roster,
     ("settlement", "handle_voucher_used"): _settlement_used,

@@ -16,7 +16,7 @@ from gateway.service import GatewayService
 from tests import lifecycle
 from tests.platform import new_region
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 150))  # per operation, of which there are 25
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 150))  # per operation (there are 32)
 ROLES = {entrypoint.operation_id: entrypoint.roles for entrypoint, _ in openapi.endpoints(GatewayService)}
 
 

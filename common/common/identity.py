@@ -81,6 +81,11 @@ def describe(id_number, secret):
     )
 
 
+def mask_account(number):
+    """6222021234567890 -> ****7890: a bank account number by its last four digits."""
+    return "****" + number[-4:]
+
+
 def mask_name(name):
     """张三丰 -> 张**: the surname alone, as e-card channels display a holder."""
     return name[:1] + "*" * (len(name) - 1)

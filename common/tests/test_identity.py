@@ -206,6 +206,12 @@ def test_two_people_born_on_different_days_with_the_same_last_four_have_the_same
     assert identity.mask(first) == identity.mask(second)
 
 
+@pytest.mark.parametrize("number", ["12345678", "6222021234567890", "622202123456789012345678901234"])
+def test_an_account_number_is_masked_to_its_last_four_digits(number):
+    assert identity.mask_account(number) == "****" + number[-4:]
+    assert number[:-4] not in identity.mask_account(number)
+
+
 # --- describe and age bands -----------------------------------------------------------
 
 def test_an_odd_17th_digit_is_a_man_and_an_even_one_a_woman():

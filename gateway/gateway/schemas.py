@@ -46,11 +46,41 @@ class SiteIn(StrictSchema):
     radius_m = fields.Integer(required=True, validate=validate.Range(10, 5000))
 
 
+def _fullmatch(pattern, error):
+    """A validator for the whole value (``Regexp``'s ``$`` lets a final newline through); the
+    pattern goes into the OpenAPI document through the field's metadata."""
+    compiled = re.compile(pattern)
+
+    def check(value):
+        if not compiled.fullmatch(value):
+            raise ValidationError(error)
+    return check
+
+
+ACCOUNT_NUMBER = "[0-9]{8,30}"
+# GB/T 6565 occupation code (职业分类大典), e.g. 6-31-01-03 (electrician); a work type (工种) may add two digits.
+OCCUPATION_CODE = "[1-8]-[0-9]{2}-[0-9]{2}-[0-9]{2}(-[0-9]{2})?"
+
+
+class PayoutAccountIn(StrictSchema):
+    """Where the institution's subsidies are paid. The number is kept encrypted and shown only
+    masked (its last four digits); it never leaves the platform in an event."""
+    bank_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    account_name = fields.String(**NAME)
+    account_number = fields.String(required=True, validate=_fullmatch(ACCOUNT_NUMBER, "An account number has 8 to "
+                                                                                      "30 digits, without spaces."),
+                                   metadata={"pattern": f"^{ACCOUNT_NUMBER}$"})
+
+
 class InstitutionIn(StrictSchema):
     region_code = REGION
     name = fields.String(**NAME)
     credit_code = fields.String(required=True, validate=CREDIT_CODE)
     sites = fields.List(fields.Nested(SiteIn), required=True, validate=validate.Length(min=1, max=100))
+    payout_account = fields.Nested(PayoutAccountIn, load_default=None)
+    project_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=1000), metadata={
+        "description": "the training projects it may train for, of its region or one containing or inside it; "
+                       "none: any"})
 
     @validates("credit_code")
     def _credit_code_check(self, value, **kwargs):
@@ -64,6 +94,34 @@ class InstitutionIn(StrictSchema):
 class InstitutionsBatchIn(StrictSchema):
     """Rows are checked one by one (``InstitutionIn``), so that a bad row is refused alone."""
     institutions = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class InstitutionProjectsIn(StrictSchema):
+    project_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=1000), metadata={
+        "description": "the training projects the institution may train for, replacing the list it had; "
+                       "an empty list lifts the limit"})
+
+
+class ProjectIn(StrictSchema):
+    """A training project (培训项目): an occupation at a skill level, with its subsidy standard."""
+    region_code = REGION
+    occupation = fields.String(required=True, validate=_fullmatch(OCCUPATION_CODE, "Must be a GB/T 6565 occupation "
+                                                                                   "code such as 6-31-01-03."),
+                               metadata={"pattern": f"^{OCCUPATION_CODE}$"})
+    skill_level = fields.Integer(required=True, validate=validate.Range(1, 5))
+    name = fields.String(**NAME)
+    subsidy_standard_fen = fields.Integer(required=True, validate=validate.Range(1, 100_000_000))
+
+
+class ProjectsBatchIn(StrictSchema):
+    """Rows are checked one by one (``ProjectIn``), so that a bad row is refused alone."""
+    projects = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class ProjectsQuery(StrictSchema):
+    region_code = fields.String(load_default=None, validate=REGION_CODE)
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
 class SessionIn(StrictSchema):

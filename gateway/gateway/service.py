@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from common.db import Database
 from common.errors import DomainError, Forbidden, InvalidInput
+from common.identity import mask_account
 from common.metrics import Metrics
 from common.service import Observable
 from gateway import clients, csv_rows, openapi, schemas
@@ -46,6 +47,18 @@ def _load_rows(raw_rows, schema, prepare):
         except DomainError as refusal:
             refused[index] = {"status": "refused", **refusal.as_dict()}
     return refused, valid
+
+
+def _protect_institution(identity, institution):
+    """An institution as issuance receives it: the payout account number sealed and masked here,
+    never passed on in the clear; project ids as text."""
+    account = institution.pop("payout_account", None)
+    if account:
+        number = account.pop("account_number")
+        institution["payout_account"] = {**account, "account_masked": mask_account(number),
+                                         "account_sealed": identity.seal(number)}
+    institution["project_ids"] = [str(i) for i in institution.get("project_ids") or ()]
+    return institution
 
 
 def _row_report(results, statuses):
@@ -83,9 +96,10 @@ class GatewayService(Observable):
     @api("POST", "/v1/institutions", roles=MANAGERS, body=schemas.InstitutionIn, status=201,
          operation_id="registerInstitution", tag="catalogue")
     def register_institution(self, client, body):
-        """Register a training institution with its training sites."""
+        """Register a training institution with its training sites and, optionally, its payout bank account
+        (kept encrypted, shown masked) and the training projects it may train for."""
         client.require_region(body["region_code"], "The institution's region")
-        return self.issuance.register_institution(**body)
+        return self.issuance.register_institution(**_protect_institution(self.identity, body))
 
     @api("POST", "/v1/institutions/batch", roles=MANAGERS, body=schemas.InstitutionsBatchIn,
          operation_id="batchAddInstitutions", tag="catalogue", csv=csv_rows.institutions)
@@ -95,11 +109,48 @@ class GatewayService(Observable):
         upload adds nothing."""
         def check(row):
             client.require_region(row["region_code"], "The institution's region")
-            return row
+            return _protect_institution(self.identity, row)
         results, valid = _load_rows(body["institutions"], schemas.InstitutionIn, check)
         if valid:
             results.update(zip(valid, self.issuance.register_institutions(rows=list(valid.values()))))
         return csv_rows.locate(_row_report(results, ("accepted", "refused")), body.get("csv"))
+
+    @api("GET", "/v1/institutions/<institution_id>", roles=READERS | {"institution"}, operation_id="getInstitution",
+         tag="catalogue")
+    def get_institution(self, client, query, institution_id):
+        """An institution with its training sites, the projects it may train for and its payout account, masked."""
+        _own_institution(client, institution_id)
+        return self.issuance.get_institution(institution_id=institution_id, region_code=client.region_code)
+
+    @api("PUT", "/v1/institutions/<institution_id>/projects", roles=MANAGERS, body=schemas.InstitutionProjectsIn,
+         operation_id="setInstitutionProjects", tag="catalogue")
+    def set_institution_projects(self, client, body, institution_id):
+        """Replace the training projects an institution of your region may train for: projects of its region, or
+        of one containing or inside it. Its vouchers are then used only for classes of an allowed project's
+        occupation and level; an empty list lifts the limit."""
+        return self.issuance.set_institution_projects(institution_id=institution_id, region_code=client.region_code,
+                                                      project_ids=[str(i) for i in body["project_ids"]])
+
+    @api("POST", "/v1/projects/batch", roles=MANAGERS, body=schemas.ProjectsBatchIn, operation_id="batchAddProjects",
+         tag="catalogue")
+    def batch_add_projects(self, client, body):
+        """Add up to 1,000 training projects (培训项目目录) to your region's catalogue (or a region inside it);
+        the answer says, row by row, accepted (with its project_id) or refused (with the reason). A bad row
+        never blocks the good ones; a project is one per region, occupation and level, so repeating an upload
+        adds nothing (``project_exists``, with the existing project_id)."""
+        results, valid = _load_rows(body["projects"], schemas.ProjectIn, lambda row: row)
+        if valid:
+            results.update(zip(valid, self.issuance.register_projects(rows=list(valid.values()),
+                                                                      region_code=client.region_code)))
+        return _row_report(results, ("accepted", "refused"))
+
+    @api("GET", "/v1/projects", roles=READERS | {"institution", "channel"}, query=schemas.ProjectsQuery,
+         operation_id="listProjects", tag="catalogue")
+    def list_projects(self, client, query):
+        """Training projects of your region (or a region inside it), newest first, a page at a time."""
+        region_code = query.pop("region_code") or client.region_code
+        client.require_region(region_code, "This region")
+        return self.issuance.list_projects(region_code=region_code, **query)
 
     @api("POST", "/v1/classes", roles=MANAGERS | {"institution"}, body=schemas.ClassIn, status=201,
          operation_id="registerClass", tag="catalogue")

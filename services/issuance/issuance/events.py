@@ -3,6 +3,8 @@ docs/events.md is the prose version; a contract test holds both to what is emitt
 from marshmallow import Schema, fields
 
 INSTITUTION_REGISTERED = "institution_registered"
+INSTITUTION_PROJECTS_CHANGED = "institution_projects_changed"
+PROJECT_REGISTERED = "project_registered"
 CLASS_REGISTERED = "class_registered"
 TEMPLATE_CREATED = "template_created"
 TEMPLATE_UPDATED = "template_updated"
@@ -23,11 +25,42 @@ class SiteData(Schema):
     radius_m = fields.Integer(required=True)
 
 
+class AllowedProject(Schema):
+    """A project an institution may train for, with what a class is matched on."""
+    project_id = fields.UUID(required=True)
+    occupation = fields.String(required=True)
+    skill_level = fields.Integer(required=True)
+
+
 class InstitutionRegistered(Schema):
+    """`project_ids`, and `projects` each with its `occupation` and `skill_level`: the training
+    projects it may train for; none: not limited. Of its payout account only the masked number
+    (`****` and the last four digits; null without an account) travels."""
     institution_id = fields.UUID(required=True)
     region_code = fields.String(required=True)
     name = fields.String(required=True)
     sites = fields.List(fields.Nested(SiteData), required=True)
+    project_ids = fields.List(fields.UUID(), required=True)
+    projects = fields.List(fields.Nested(AllowedProject), required=True)
+    payout_account_masked = fields.String(allow_none=True, required=True)
+
+
+class InstitutionProjectsChanged(Schema):
+    """The training projects an institution may train for were replaced (`projects` each with its
+    `occupation` and `skill_level`); an empty list: not limited."""
+    institution_id = fields.UUID(required=True)
+    project_ids = fields.List(fields.UUID(), required=True)
+    projects = fields.List(fields.Nested(AllowedProject), required=True)
+
+
+class ProjectRegistered(Schema):
+    """A training project (培训项目) entered a region's catalogue."""
+    project_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    occupation = fields.String(required=True)
+    skill_level = fields.Integer(required=True)
+    name = fields.String(required=True)
+    subsidy_standard_fen = fields.Integer(required=True)
 
 
 class SessionData(Schema):
@@ -109,6 +142,8 @@ class UnclaimedVouchersExpired(Schema):
 
 SCHEMAS = {
     INSTITUTION_REGISTERED: InstitutionRegistered,
+    INSTITUTION_PROJECTS_CHANGED: InstitutionProjectsChanged,
+    PROJECT_REGISTERED: ProjectRegistered,
     CLASS_REGISTERED: ClassRegistered,
     TEMPLATE_CREATED: TemplateCreated,
     TEMPLATE_UPDATED: TemplateCreated,

@@ -2,7 +2,7 @@
 import uuid
 
 from sqlalchemy import (ARRAY, BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Identity,
-                        Index, Integer, LargeBinary, String, Text, func, text)
+                        Index, Integer, LargeBinary, String, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,7 +36,37 @@ class Institution(Base):
     region_code: Mapped[str] = mapped_column(String(6), index=True)
     name: Mapped[str] = mapped_column(Text)
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    # Where its subsidies are paid: the account number only sealed (AES-GCM) and masked.
+    payout_bank_name = mapped_column(Text)
+    payout_account_name = mapped_column(Text)
+    payout_account_sealed = mapped_column(LargeBinary)
+    payout_account_masked = mapped_column(String(8))
     created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Project(Base):
+    """A training project (培训项目) of a region's catalogue: an occupation at a skill level, and
+    the subsidy standard it pays. One per region, occupation and level."""
+    __tablename__ = "projects"
+    id: Mapped[uuid.UUID] = _id()
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    occupation: Mapped[str] = mapped_column(String(20))
+    skill_level: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    subsidy_standard_fen: Mapped[int] = mapped_column(BigInteger)
+    created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (
+        UniqueConstraint("region_code", "occupation", "skill_level", name="projects_region_occupation_level"),
+        CheckConstraint("subsidy_standard_fen > 0", name="projects_subsidy_standard_positive"),
+        CheckConstraint("skill_level BETWEEN 1 AND 5", name="projects_skill_level"),
+    )
+
+
+class InstitutionProject(Base):
+    """A project an institution is allowed to train for; an institution with none is not limited."""
+    __tablename__ = "institution_projects"
+    institution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("institutions.id"), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id"), primary_key=True)
 
 
 class Site(Base):

@@ -5,18 +5,18 @@ import datetime
 import uuid
 from collections import Counter
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from common import codes, pagination, regions
 from common.identity import age_band
-from common.errors import Conflict, Forbidden, InvalidInput, not_found
+from common.errors import Conflict, DomainError, Forbidden, InvalidInput, not_found
 from issuance import events
-from issuance.domain import claims
+from issuance.domain import catalogue, claims
 from issuance.domain.templates import CHINA, Distribution, check_terms, snapshot, today, voucher_valid_until
-from issuance.models import (ClassSession, Institution, Person, PersonGroup, RosterEntry, Site, Template,
-                             TemplateVersion, TrainingClass, Voucher, VoucherHistory)
+from issuance.models import (ClassSession, Institution, InstitutionProject, Person, PersonGroup, Project,
+                             RosterEntry, Site, Template, TemplateVersion, TrainingClass, Voucher, VoucherHistory)
 
 
 def _now():
@@ -54,20 +54,29 @@ def _save_persons(session, persons):
     return [p["person_key"] for p in persons]
 
 
-def register_institution(tx, *, region_code, name, credit_code, sites):
+def register_institution(tx, *, region_code, name, credit_code, sites, payout_account=None, project_ids=()):
     """Register one institution; its unified social credit code is its identity, so a
-    second registration of the same code is refused, whatever the concurrency."""
+    second registration of the same code is refused, whatever the concurrency.
+    ``payout_account``: {bank_name, account_name, account_masked, account_sealed (base64)}, as
+    the gateway protected it; ``project_ids``: the projects it may train for (none: any)."""
+    projects = _allowed_projects(tx.session, region_code, project_ids)
+    account = payout_account or {}
     institution_id = tx.session.scalar(pg_insert(Institution).values(
-        id=uuid.uuid4(), region_code=region_code, name=name, credit_code=credit_code)
+        id=uuid.uuid4(), region_code=region_code, name=name, credit_code=credit_code,
+        payout_bank_name=account.get("bank_name"), payout_account_name=account.get("account_name"),
+        payout_account_masked=account.get("account_masked"),
+        payout_account_sealed=base64.b64decode(account["account_sealed"]) if account else None)
         .on_conflict_do_nothing(index_elements=["credit_code"]).returning(Institution.id))
     if institution_id is None:
         raise Conflict("institution_exists", f"An institution with credit code {credit_code} is registered.")
     site_rows = [Site(id=uuid.uuid4(), institution_id=institution_id, **site) for site in sites]
     tx.session.add_all(site_rows)
+    _add_projects(tx.session, institution_id, projects)
     tx.emit(events.INSTITUTION_REGISTERED, aggregate_id=institution_id, payload={
         "institution_id": str(institution_id), "region_code": region_code, "name": name,
-        "sites": [_site_data(s) for s in site_rows]})
-    return {"institution_id": str(institution_id), "sites": [_site_data(s) for s in site_rows]}
+        "sites": [_site_data(s) for s in site_rows], **_allowed_data(projects),
+        "payout_account_masked": account.get("account_masked")})
+    return _institution_view(tx.session.get(Institution, institution_id), site_rows, projects)
 
 
 def register_institutions(tx, *, rows):
@@ -78,9 +87,133 @@ def register_institutions(tx, *, rows):
         try:
             with tx.session.begin_nested():
                 results.append({"status": "accepted", **register_institution(tx, **row)})
-        except Conflict as refusal:
+        except DomainError as refusal:
             results.append({"status": "refused", **refusal.as_dict()})
     return results
+
+
+def _parse_ids(ids, kind):
+    found = []
+    for ident in dict.fromkeys(str(i) for i in ids or ()):
+        try:
+            found.append(uuid.UUID(ident))
+        except ValueError:
+            raise not_found(kind, ident)
+    return found
+
+
+def _allowed_projects(session, institution_region, project_ids):
+    """The projects named, in the order given, each existing and of a region the institution's
+    overlaps."""
+    wanted = _parse_ids(project_ids, "project")
+    found = {p.id: p for p in session.scalars(select(Project).where(Project.id.in_(wanted)))} if wanted else {}
+    for project_id in wanted:
+        if project_id not in found:
+            raise not_found("project", str(project_id))
+        catalogue.check_allowed_project(institution_region, project_id=str(project_id),
+                                        project_region=found[project_id].region_code)
+    return [found[project_id] for project_id in wanted]
+
+
+def _add_projects(session, institution_id, projects):
+    if projects:
+        session.execute(insert(InstitutionProject), [{"institution_id": institution_id, "project_id": p.id}
+                                                     for p in projects])
+
+
+def _allowed_data(projects):
+    """What consumers learn of an institution's allowed projects: enough to match a class."""
+    return {"project_ids": [str(p.id) for p in projects],
+            "projects": [{"project_id": str(p.id), "occupation": p.occupation, "skill_level": p.skill_level}
+                         for p in projects]}
+
+
+def _project_view(project):
+    return {"project_id": str(project.id), "region_code": project.region_code, "occupation": project.occupation,
+            "skill_level": project.skill_level, "name": project.name,
+            "subsidy_standard_fen": project.subsidy_standard_fen, "created_at": project.created_at.isoformat()}
+
+
+def _institution_view(institution, sites, projects):
+    """What an institution looks like from outside: its payout account only masked."""
+    account = None
+    if institution.payout_account_masked:
+        account = {"bank_name": institution.payout_bank_name, "account_name": institution.payout_account_name,
+                   "account_masked": institution.payout_account_masked}
+    return {"institution_id": str(institution.id), "region_code": institution.region_code, "name": institution.name,
+            "credit_code": institution.credit_code, "sites": [_site_data(s) for s in sites],
+            "payout_account": account, "projects": [
+                _project_view(p) for p in sorted(projects, key=lambda p: (p.occupation, p.skill_level, str(p.id)))]}
+
+
+def _institution_projects(session, institution_id):
+    return list(session.scalars(select(Project).join(InstitutionProject).where(
+        InstitutionProject.institution_id == institution_id)))
+
+
+def get_institution(tx, *, institution_id, region_code):
+    """An institution with its sites, allowed projects and masked payout account."""
+    institution = _get(tx.session, Institution, institution_id, "institution")
+    if not regions.contains(region_code, institution.region_code):
+        raise Forbidden("other_region", "This institution belongs to a region outside yours.")
+    sites = tx.session.scalars(select(Site).where(Site.institution_id == institution.id).order_by(Site.name, Site.id))
+    return _institution_view(institution, list(sites), _institution_projects(tx.session, institution.id))
+
+
+def set_institution_projects(tx, *, institution_id, region_code, project_ids):
+    """Replace the projects an institution may train for; an empty list lifts the limit. The
+    institution's row is locked, so concurrent replacements follow each other in event order."""
+    institution = _get(tx.session, Institution, institution_id, "institution", for_update=True)
+    if not regions.contains(region_code, institution.region_code):
+        raise Forbidden("other_region", "This institution belongs to a region outside yours.")
+    projects = _allowed_projects(tx.session, institution.region_code, project_ids)
+    tx.session.execute(delete(InstitutionProject).where(InstitutionProject.institution_id == institution.id))
+    _add_projects(tx.session, institution.id, projects)
+    tx.emit(events.INSTITUTION_PROJECTS_CHANGED, aggregate_id=institution.id, payload={
+        "institution_id": str(institution.id), **_allowed_data(projects)})
+    sites = tx.session.scalars(select(Site).where(Site.institution_id == institution.id).order_by(Site.name, Site.id))
+    return _institution_view(institution, list(sites), projects)
+
+
+def register_projects(tx, *, rows, region_code):
+    """Batch add training projects (培训项目目录) to the catalogue of the caller's region (or a
+    region inside it): each row accepted with its project_id, or refused with the reason. A
+    project is one per region, occupation and level, so a repeated upload creates nothing new."""
+    results = []
+    for row in rows:
+        try:
+            catalogue.check_project(**{k: row[k] for k in ("region_code", "occupation", "skill_level",
+                                                           "subsidy_standard_fen")})
+            catalogue.check_uploader_region(region_code, row["region_code"])
+            project = tx.session.scalar(pg_insert(Project).values(id=uuid.uuid4(), **{
+                k: row[k] for k in ("region_code", "occupation", "skill_level", "name", "subsidy_standard_fen")})
+                .on_conflict_do_nothing(constraint="projects_region_occupation_level").returning(Project))
+            if project is None:
+                raise _project_exists(tx.session, row)
+        except DomainError as refusal:
+            results.append({"status": "refused", **refusal.as_dict()})
+            continue
+        tx.emit(events.PROJECT_REGISTERED, aggregate_id=project.id, payload={
+            "project_id": str(project.id), **{k: row[k] for k in ("region_code", "occupation", "skill_level", "name",
+                                                                 "subsidy_standard_fen")}})
+        results.append({"status": "accepted", "project_id": str(project.id)})
+    return results
+
+
+def _project_exists(session, row):
+    existing = session.scalar(select(Project.id).where(Project.region_code == row["region_code"],
+                                                       Project.occupation == row["occupation"],
+                                                       Project.skill_level == row["skill_level"]))
+    return Conflict("project_exists", f"Region {row['region_code']} already has a project for {row['occupation']} "
+                                      f"level {row['skill_level']}.", {"project_id": str(existing)})
+
+
+def list_projects(tx, *, region_code, cursor=None, limit=50):
+    """Training projects of a region and the regions inside it, newest first, a page at a time."""
+    query = select(Project).where(Project.region_code.like(regions.like_pattern(region_code)))
+    return pagination.page(tx.session, query, order_by=(Project.created_at, Project.id), cursor=cursor,
+                           limit=limit, key=lambda row: (row[0].created_at, row[0].id),
+                           view=lambda row: _project_view(row[0]))
 
 
 def register_class(tx, *, institution_id, region_code, site_id, name, occupation, skill_level, mode,

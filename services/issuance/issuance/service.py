@@ -1,5 +1,5 @@
-"""Issuance: templates, vouchers before use, and the catalogue (institutions, classes,
-rosters, persons). Entrypoints only hand a command to ``operations`` through ``db.run``."""
+"""Issuance: templates, vouchers before use, and the catalogue (institutions, training projects,
+classes, rosters, persons). Entrypoints only hand a command to ``operations`` through ``db.run``."""
 from nameko.rpc import rpc
 
 from common.db import Database
@@ -22,6 +22,23 @@ class IssuanceService(Observable):
     @rpc
     def register_institutions(self, *, rows):
         return self.db.run(operations.register_institutions, rows=rows)
+
+    @rpc
+    def get_institution(self, *, institution_id, region_code):
+        return self.db.run(operations.get_institution, institution_id=institution_id, region_code=region_code)
+
+    @rpc
+    def set_institution_projects(self, *, institution_id, region_code, project_ids):
+        return self.db.run(operations.set_institution_projects, institution_id=institution_id,
+                           region_code=region_code, project_ids=project_ids)
+
+    @rpc
+    def register_projects(self, *, rows, region_code):
+        return self.db.run(operations.register_projects, rows=rows, region_code=region_code)
+
+    @rpc
+    def list_projects(self, *, region_code, cursor=None, limit=50):
+        return self.db.run(operations.list_projects, region_code=region_code, cursor=cursor, limit=limit)
 
     @rpc
     def register_class(self, **training_class):

@@ -1,5 +1,5 @@
 """Issuance's rules: which template terms hang together, what a voucher carries away
-(the snapshot), and who may claim."""
+(the snapshot), who may claim, and the training-project catalogue."""
 import datetime
 import json
 import uuid
@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from common.errors import InvalidInput, RuleViolation
+from common.errors import Forbidden, InvalidInput, RuleViolation
+from issuance.domain.catalogue import check_allowed_project, check_project, check_uploader_region
 from issuance.domain.claims import already_claimed, check_claim, pool_exhausted
 from issuance.domain.templates import Distribution, Function, check_terms, snapshot, voucher_valid_until
 
@@ -213,3 +214,74 @@ def test_one_voucher_funded_training_per_occupation_per_year():
 def test_pool_and_duplicate_refusals_name_their_rules():
     assert (pool_exhausted().code, already_claimed().code) == ("pool_exhausted", "already_claimed")
     assert isinstance(pool_exhausted(), RuleViolation) and pool_exhausted().status == 422
+
+
+# --- training projects (培训项目目录) ------------------------------------------------------
+
+def _project(**overrides):
+    return {"region_code": "430100", "occupation": "6-31-01-03", "skill_level": 4, "subsidy_standard_fen": 120_000,
+            **overrides}
+
+
+def _project_refusal(**overrides):
+    with pytest.raises(InvalidInput) as refused:
+        check_project(**_project(**overrides))
+    assert refused.value.message
+    return refused.value.code
+
+
+@pytest.mark.parametrize("project", [{}, {"occupation": "4-01-02-01-03"}, {"skill_level": 1}, {"skill_level": 5},
+                                     {"subsidy_standard_fen": 1}, {"region_code": "430102"}])
+def test_a_well_formed_project_is_accepted(project):
+    assert check_project(**_project(**project)) is None
+
+
+@pytest.mark.parametrize("occupation", ["", "electrician", "6-31-01", "6-31-01-3", "9-31-01-03", "0-31-01-03",
+                                        "6-31-01-03\n", " 6-31-01-03", "6-31-01-03-1", "６-31-01-03", None])
+def test_a_project_needs_a_gb_t_6565_occupation_code(occupation):
+    assert _project_refusal(occupation=occupation) == "invalid_occupation"
+
+
+@pytest.mark.parametrize("skill_level", [0, 6, -1, None])
+def test_a_project_has_a_skill_level_from_1_to_5(skill_level):
+    assert _project_refusal(skill_level=skill_level) == "invalid_skill_level"
+
+
+@pytest.mark.parametrize("subsidy_standard_fen", [0, -120_000, None, 1.5])
+def test_a_project_pays_a_positive_subsidy_standard_in_fen(subsidy_standard_fen):
+    assert _project_refusal(subsidy_standard_fen=subsidy_standard_fen) == "subsidy_standard_required"
+
+
+@pytest.mark.parametrize("region_code", ["4301", "43010a", None])
+def test_a_project_belongs_to_a_region(region_code):
+    assert _project_refusal(region_code=region_code) == "invalid_region"
+
+
+@pytest.mark.parametrize("uploader, region, allowed", [
+    ("430100", "430100", True), ("430100", "430102", True), ("430000", "430102", True), ("000000", "370100", True),
+    ("430100", "430000", False), ("430100", "430200", False), ("430102", "430100", False)])
+def test_a_bureau_adds_projects_to_its_own_region_or_one_inside_it(uploader, region, allowed):
+    if allowed:
+        assert check_uploader_region(uploader, region) is None
+    else:
+        with pytest.raises(Forbidden) as refused:
+            check_uploader_region(uploader, region)
+        assert refused.value.code == "other_region" and region in refused.value.message
+
+
+@pytest.mark.parametrize("institution, project, allowed", [
+    ("430102", "430102", True),   # its own region's project
+    ("430102", "430100", True),   # its city's
+    ("430102", "430000", True),   # its province's
+    ("430100", "430102", True),   # a district's, for a city-wide institution
+    ("430102", "430103", False),  # a neighbouring district's
+    ("430102", "430200", False),  # another city's
+    ("430102", "370000", False)])  # another province's
+def test_an_institution_is_allowed_projects_of_a_region_containing_or_inside_its_own(institution, project, allowed):
+    if allowed:
+        assert check_allowed_project(institution, project_id="p-1", project_region=project) is None
+    else:
+        with pytest.raises(RuleViolation) as refused:
+            check_allowed_project(institution, project_id="p-1", project_region=project)
+        assert refused.value.code == "project_outside_region" and refused.value.status == 422
+        assert "p-1" in refused.value.message and project in refused.value.message

@@ -1,5 +1,6 @@
 """Redemption's tables: the right to use each claimed voucher, and the classes where
-vouchers are used (replicated from issuance's catalogue)."""
+vouchers are used and the projects institutions may train for (replicated from issuance's
+catalogue)."""
 import datetime
 import uuid
 
@@ -32,6 +33,16 @@ class VoucherRight(Base):
     used_in_class = mapped_column(UUID(as_uuid=True))
     voided_at = mapped_column(DateTime(timezone=True))
     void_reason = mapped_column(Text)
+
+
+class InstitutionProjects(Base):
+    """The training projects an institution may train for, as (occupation, skill level) pairs
+    under ``projects`` (replicated from issuance's catalogue); an empty list: not limited.
+    ``sequence`` is the issuance event's, so an older event never overwrites a newer list."""
+    __tablename__ = "institution_projects"
+    institution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    projects = mapped_column(JSONB, nullable=False)
+    sequence: Mapped[int] = mapped_column(Integer)
 
 
 class TrainingClass(Base):

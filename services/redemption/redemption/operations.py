@@ -11,7 +11,7 @@ from common.errors import Forbidden, InvalidInput, NotFound, RuleViolation, not_
 from redemption import events
 from redemption.domain.use import check_once_a_year, check_use, china_day, expired_on, refuse_by_status
 from redemption.domain.use import today as china_today
-from redemption.models import TrainingClass, VoucherRight
+from redemption.models import InstitutionProjects, TrainingClass, VoucherRight
 
 VOID_CHUNK = 1000  # vouchers per vouchers_voided event
 EXPIRY_BATCH = 1000  # rights expired per transaction, and per vouchers_expired event
@@ -39,6 +39,27 @@ def record_class(tx, event):
     tx.session.execute(pg_insert(TrainingClass).on_conflict_do_nothing(), [{
         "class_id": p["class_id"], "institution_id": p["institution_id"], "region_code": p["region_code"],
         "occupation": p["occupation"], "skill_level": p["skill_level"], "mode": p["mode"]}])
+
+
+def record_institution_projects(tx, event):
+    """The training projects an institution may train for (institution_registered, then each
+    institution_projects_changed). The two event types travel through different queues, so an
+    event replaces the list only when its per-institution sequence is newer."""
+    p = event.payload
+    projects = [{"project_id": str(project["project_id"]), "occupation": project["occupation"],
+                 "skill_level": project["skill_level"]} for project in p["projects"]]
+    statement = pg_insert(InstitutionProjects).values(institution_id=p["institution_id"], projects=projects,
+                                                      sequence=event.sequence)
+    tx.session.execute(statement.on_conflict_do_update(
+        index_elements=["institution_id"], where=InstitutionProjects.sequence < statement.excluded.sequence,
+        set_={"projects": statement.excluded.projects, "sequence": statement.excluded.sequence}))
+
+
+def _allowed_projects(session, institution_id):
+    """(occupation, skill level) of the projects the institution may train for; none: not limited."""
+    projects = session.scalar(select(InstitutionProjects.projects).where(
+        InstitutionProjects.institution_id == institution_id))
+    return [(project["occupation"], project["skill_level"]) for project in projects or ()]
 
 
 def record_settlement(tx, event):
@@ -98,7 +119,8 @@ def redeem(tx, *, code, class_id, institution_id, today=None):
     used_at = datetime.datetime.now(datetime.timezone.utc)
     day = today or china_day(used_at)
     check_use(right.terms, valid_until=right.valid_until, institution_id=uuid.UUID(str(institution_id)),
-              training_class=training_class, day=day)
+              training_class=training_class, day=day,
+              allowed_projects=_allowed_projects(tx.session, training_class.institution_id))
     check_once_a_year(right.terms, day=day, earlier_uses=_earlier_uses(tx.session, right))
     # The database decides between concurrent scans: only one finds the voucher still claimed.
     won = tx.session.execute(update(VoucherRight).where(VoucherRight.voucher_id == right.voucher_id,

@@ -42,6 +42,19 @@ class ClassRegistered(_Lenient):
     mode = fields.String(required=True)
 
 
+class AllowedProject(_Lenient):
+    project_id = fields.UUID(required=True)
+    occupation = fields.String(required=True)
+    skill_level = fields.Integer(required=True)
+
+
+class InstitutionProjects(_Lenient):
+    """What redemption keeps of institution_registered and institution_projects_changed. An
+    event without ``projects`` (published before institutions had projects) limits nothing."""
+    institution_id = fields.UUID(required=True)
+    projects = fields.List(fields.Nested(AllowedProject), load_default=list)
+
+
 class SettledVoucher(_Lenient):
     voucher_id = fields.UUID(required=True)
 

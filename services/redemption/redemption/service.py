@@ -51,6 +51,14 @@ class RedemptionService(Observable):
     def handle_class_registered(self, event):
         self.db.consume(event, operations.record_class)
 
+    @subscribe("issuance", "institution_registered", schema=schemas.InstitutionProjects)
+    def handle_institution_registered(self, event):
+        self.db.consume(event, operations.record_institution_projects)
+
+    @subscribe("issuance", "institution_projects_changed", schema=schemas.InstitutionProjects)
+    def handle_institution_projects_changed(self, event):
+        self.db.consume(event, operations.record_institution_projects)
+
     @subscribe("settlement", "vouchers_settled", schema=schemas.VouchersSettled)
     def handle_vouchers_settled(self, event):
         self.db.consume(event, operations.record_settlement)

@@ -27,10 +27,12 @@ def _class(**overrides):
                               **overrides})
 
 
-def _use(terms=None, training_class=None, institution_id=INSTITUTION, day=JUN_30, valid_until=None):
+def _use(terms=None, training_class=None, institution_id=INSTITUTION, day=JUN_30, valid_until=None,
+         allowed_projects=()):
     terms = terms or _terms()
     return check_use(terms, valid_until=valid_until or datetime.date.fromisoformat(terms["valid_until"]),
-                     institution_id=institution_id, training_class=training_class or _class(), day=day)
+                     institution_id=institution_id, training_class=training_class or _class(), day=day,
+                     allowed_projects=allowed_projects)
 
 
 def _refusal(**kwargs):
@@ -137,6 +139,38 @@ def test_refusals_are_rule_violations_with_status_422():
     with pytest.raises(RuleViolation) as refused:
         _use(day=datetime.date(2022, 1, 1))
     assert refused.value.status == 422 and "2021-12-31" in refused.value.message
+
+
+# --- the training projects an institution may train for -------------------------------------
+
+def test_an_institution_with_no_project_list_is_not_limited():
+    assert _use(allowed_projects=()) is None
+    assert _use(allowed_projects=None) is None
+
+
+def test_an_institution_allowed_the_classs_occupation_and_level_may_use_the_voucher():
+    assert _use(allowed_projects=[("4-01-01-01", 3), ("6-01-02-01", 4)]) is None
+
+
+def test_projects_may_arrive_as_lists_as_json_gives_them():
+    assert _use(allowed_projects=[["6-01-02-01", 4]]) is None
+
+
+@pytest.mark.parametrize("allowed", [[("6-01-02-01", 3)], [("4-01-01-01", 4)], [("6-01-02-01", 5), ("4-01-01-01", 4)]])
+def test_a_class_outside_the_institutions_allowed_projects_is_refused(allowed):
+    with pytest.raises(RuleViolation) as refused:
+        _use(allowed_projects=allowed)
+    assert (refused.value.code, refused.value.status) == ("project_not_allowed", 422)
+    assert "6-01-02-01 level 4" in refused.value.message and "setInstitutionProjects" in refused.value.message
+
+
+def test_the_project_check_follows_the_institution_checks_and_precedes_the_voucher_checks():
+    outside = [("4-01-01-01", 4)]
+    assert _refusal(training_class=_class(institution_id=OTHER_INSTITUTION),
+                    allowed_projects=outside) == "class_not_of_institution"
+    assert _refusal(terms=_terms(institution_ids=[str(OTHER_INSTITUTION)]),
+                    allowed_projects=outside) == "institution_not_allowed"
+    assert _refusal(day=datetime.date(2022, 1, 1), allowed_projects=outside) == "project_not_allowed"
 
 
 # --- one voucher-funded training per person, occupation and year (Wuxi §四(三)) -----------

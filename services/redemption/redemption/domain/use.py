@@ -35,14 +35,21 @@ def refuse_by_status(status):
     return None
 
 
-def check_use(terms, *, valid_until, institution_id, training_class, day):
+def check_use(terms, *, valid_until, institution_id, training_class, day, allowed_projects=()):
     """``terms``: the voucher's template snapshot; ``valid_until``: the claimed voucher's own
-    last day; ``training_class``: where it is used; ``day``: today in China."""
+    last day; ``training_class``: where it is used; ``day``: today in China;
+    ``allowed_projects``: the (occupation, skill level) of the training projects the institution
+    may train for, none when it is not limited."""
     if training_class.institution_id != institution_id:
         raise RuleViolation("class_not_of_institution", "This class belongs to another institution.")
     allowed = terms.get("institution_ids")
     if allowed and str(institution_id) not in allowed:
         raise RuleViolation("institution_not_allowed", "This voucher cannot be used at this institution.")
+    taught = (training_class.occupation, training_class.skill_level)
+    if allowed_projects and taught not in {tuple(project) for project in allowed_projects}:
+        raise RuleViolation("project_not_allowed",
+                            f"This institution may not train for {taught[0]} level {taught[1]}: no training project "
+                            f"of its allowed list has them; the HR bureau can add one (setInstitutionProjects).")
     if (training_class.occupation, training_class.skill_level) != (terms["occupation"], terms["skill_level"]):
         raise RuleViolation("occupation_mismatch",
                             f"This voucher pays for {terms['occupation']} level {terms['skill_level']}, "

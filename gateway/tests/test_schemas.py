@@ -1,0 +1,80 @@
+"""What the gateway lets into the catalogue: payout accounts, training projects, and the
+institution as issuance receives it (the account number sealed, never in the clear)."""
+import base64
+import os
+import uuid
+
+import pytest
+from marshmallow import ValidationError
+
+from common.identity import Sealer
+from gateway import schemas
+from gateway.service import _protect_institution
+
+SITE = {"name": "本部", "address": "长沙市", "latitude": 28.2, "longitude": 112.9, "radius_m": 100}
+
+
+class _Identity:
+    def __init__(self):
+        self.sealer = Sealer(base64.urlsafe_b64encode(os.urandom(32)).decode())
+
+    def seal(self, text):
+        return base64.b64encode(self.sealer.seal(text)).decode()
+
+
+def _institution(**overrides):
+    return {"region_code": "430102", "name": "长沙市某职业培训学校", "credit_code": "91430102MA4L0ABCDP",
+            "sites": [SITE], **overrides}
+
+
+def _account(number="6222021234567890"):
+    return {"bank_name": "中国工商银行", "account_name": "长沙市某职业培训学校", "account_number": number}
+
+
+@pytest.mark.parametrize("number", ["12345678", "6222021234567890", "1" * 30])
+def test_an_account_number_of_8_to_30_digits_is_accepted(number):
+    assert schemas.PayoutAccountIn().load(_account(number))["account_number"] == number
+
+
+@pytest.mark.parametrize("number", ["1234567", "1" * 31, "6222 0212 3456 7890", "62220212345678X0", "12345678\n",
+                                    "１２３４５６７８", ""])
+def test_an_account_number_that_is_not_8_to_30_digits_is_refused(number):
+    with pytest.raises(ValidationError) as refused:
+        schemas.PayoutAccountIn().load(_account(number))
+    assert "account_number" in refused.value.messages
+
+
+def test_the_account_number_is_sealed_and_masked_before_issuance_sees_it():
+    identity = _Identity()
+    project = uuid.uuid4()
+    loaded = schemas.InstitutionIn().load(_institution(payout_account=_account(), project_ids=[str(project)]))
+    sent = _protect_institution(identity, loaded)
+    account = sent["payout_account"]
+    assert account["account_masked"] == "****7890" and "account_number" not in account
+    assert identity.sealer.open(base64.b64decode(account["account_sealed"])) == "6222021234567890"
+    assert "6222021234567890" not in str(sent)
+    assert sent["project_ids"] == [str(project)]
+
+
+def test_an_institution_without_account_or_projects_is_sent_as_before():
+    sent = _protect_institution(_Identity(), schemas.InstitutionIn().load(_institution()))
+    assert "payout_account" not in sent and sent["project_ids"] == []
+
+
+@pytest.mark.parametrize("occupation", ["6-31-01-03", "4-01-02-01-03"])
+def test_a_project_row_with_a_gb_t_6565_occupation_code_loads(occupation):
+    row = {"region_code": "430102", "occupation": occupation, "skill_level": 4, "name": "电工四级",
+           "subsidy_standard_fen": 120000}
+    assert schemas.ProjectIn().load(row)["occupation"] == occupation
+
+
+@pytest.mark.parametrize("row, field", [
+    ({"occupation": "electrician"}, "occupation"), ({"occupation": "6-31-01-03\n"}, "occupation"),
+    ({"skill_level": 6}, "skill_level"), ({"subsidy_standard_fen": 0}, "subsidy_standard_fen"),
+    ({"region_code": "4301"}, "region_code"), ({"phone": "13800000000"}, "phone")])
+def test_a_bad_project_row_names_its_field(row, field):
+    good = {"region_code": "430102", "occupation": "6-31-01-03", "skill_level": 4, "name": "电工四级",
+            "subsidy_standard_fen": 120000}
+    with pytest.raises(ValidationError) as refused:
+        schemas.ProjectIn().load({**good, **row})
+    assert field in refused.value.messages
