@@ -1,0 +1,589 @@
+"""What every benchmark shares: the running platform (``make up``'s dev profile), gateway
+clients made straight in the gateway's database, a signed HTTP client, generated ID numbers,
+percentiles, the one JSON line each benchmark prints, and the raw limits it is compared with:
+
+* ``copy_rate``              PostgreSQL ``COPY`` of rows shaped like a service's table
+* ``conditional_update_rate`` PostgreSQL ``UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)``
+                              from N connections, the statement a claim makes
+* ``publish_rate``           RabbitMQ publishing with publisher confirms, persistent messages
+
+The raw probes write only to scratch tables in their own database (``vt_bench``) and to a
+scratch queue they delete; they never touch a service's tables or queues.
+
+Figures go to stdout as one JSON line per benchmark; everything a human reads to explain
+them (CPU per process, server-side time per entrypoint, phases) goes to stderr, prefixed ``#``.
+
+    python bench/harness.py      # exit 0 if the platform's gateway is up, else say how to start it
+"""
+import datetime
+import io
+import json
+import os
+import random
+import re
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+import warnings
+from pathlib import Path
+
+# eventlet announces its maintenance mode when nameko imports it (docs/adr/0001).
+warnings.filterwarnings("ignore", category=Warning, module="nameko")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import launcher  # noqa: E402  (scripts/launcher.py: profiles, URLs, each service's environment)
+
+PROFILE = os.environ.get("VT_PROFILE", "dev")
+GATEWAY_URL = os.environ.get("GATEWAY_URL") or launcher.url(PROFILE, "gateway")
+SCRATCH_DB = "vt_bench"
+UNLIMITED = 1_000_000  # requests per second: a benchmark client is never throttled
+
+
+def note(message):
+    """Human-readable context for a figure, on stderr."""
+    print(f"# {message}", file=sys.stderr, flush=True)
+
+
+# -- the running platform -----------------------------------------------------------------
+
+def require_platform():
+    """Exit with a clear message unless the gateway answers ready."""
+    try:
+        with urllib.request.urlopen(GATEWAY_URL + "/health/ready", timeout=3) as response:
+            if response.status == 200:
+                return
+    except (urllib.error.URLError, OSError):
+        pass
+    print(f"The gateway at {GATEWAY_URL} is not up. The benchmarks run against the platform `make up` starts "
+          f"(profile {PROFILE}): run `make up`, then `make bench`.", file=sys.stderr)
+    sys.exit(2)
+
+
+def environment(service):
+    return launcher.environment(PROFILE, service)
+
+
+def database_url(service):
+    return environment(service)["DATABASE_URL"]
+
+
+def amqp_uri():
+    return environment("gateway")["AMQP_URI"]
+
+
+def psycopg2_dsn(service_or_database):
+    """A libpq DSN for a service's database (by service name) or any database (by name)."""
+    if service_or_database in launcher.SERVICES:
+        return database_url(service_or_database).replace("postgresql+psycopg2://", "postgresql://")
+    pg = launcher.PG
+    return f"postgresql://{pg['user']}@{pg['host']}:{pg['port']}/{service_or_database}"
+
+
+def add_client(role, region_code, institution_id=None, rate_limit=UNLIMITED):
+    """A gateway client and its signing key, made as ``gateway-cli add-client`` does."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from common.identity import Sealer
+    from gateway.cli import add_client as add
+    engine = create_engine(database_url("gateway"))
+    try:
+        with Session(engine) as session:
+            return add(session, Sealer(environment("gateway")["PII_ENCRYPTION_KEY"]),
+                       name=f"bench {role} {uuid.uuid4().hex[:6]}", role=role, region_code=region_code,
+                       institution_id=institution_id, rate_limit=rate_limit)
+    finally:
+        engine.dispose()
+
+
+def signed(credentials):
+    """A signing HTTP client of its own (one per thread: a ``requests.Session`` is not shared)."""
+    import requests
+    from voucher_client import VoucherClient
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=4)
+    session.mount("http://", adapter)
+    return VoucherClient(GATEWAY_URL, credentials.key_id, credentials.secret, timeout=120, session=session)
+
+
+def ok(response, expected=(200, 201)):
+    if response.status_code not in expected:
+        raise SystemExit(f"{response.request.method} {response.request.path_url}: {response.status_code} "
+                         f"{response.text[:500]}")
+    return response.json()
+
+
+class Rpc:
+    """``rpc.statistics.region_summary(region_code=...)`` over one standing connection (one
+    thread at a time)."""
+
+    def __init__(self):
+        from nameko.standalone.rpc import ClusterRpcProxy
+        self._cluster = ClusterRpcProxy({"AMQP_URI": amqp_uri()}, timeout=60)
+        self._proxy = self._cluster.start()
+
+    def __getattr__(self, service):
+        return getattr(self._proxy, service)
+
+    def close(self):
+        self._cluster.stop()
+
+
+def fresh_region(rpc, rng=random):
+    """A Hunan county code that no service counts anything in yet, so that the benchmark's
+    region summaries count only what it made."""
+    for _ in range(200):
+        code = f"43{rng.randrange(1, 99):02d}{rng.randrange(1, 99):02d}"
+        statistics = rpc.statistics.region_summary(region_code=code)
+        if not any(rpc.issuance.region_summary(region_code=code).values()) and not any(
+                rpc.redemption.region_summary(region_code=code).values()) and not any(
+                statistics[key] for key in ("issued", "claimed", "used", "settled")):
+            return code
+    raise SystemExit("no unused county code found in 43xxxx")
+
+
+_DAYS = 365 * 35
+
+
+def id_numbers(count, rng=random):
+    """``count`` distinct, valid resident ID numbers (GB 11643) of a Changsha district, born
+    1970-2004: the same generator as tests/platform.py, drawn without replacement."""
+    from common.identity import check_character
+    epoch = datetime.date(1970, 1, 1)
+    numbers = []
+    for index in rng.sample(range(_DAYS * 1000), count):
+        day, serial = divmod(index, 1000)
+        body = f"430102{epoch + datetime.timedelta(days=day):%Y%m%d}{serial:03d}"
+        numbers.append(body + check_character(body))
+    return numbers
+
+
+def unsent_events(services=tuple(launcher.SERVICES)):
+    """Events committed but not yet published, per service (the outbox backlog)."""
+    import psycopg2
+    backlog = {}
+    for service in services:
+        with psycopg2.connect(psycopg2_dsn(service)) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            backlog[service] = cursor.fetchone()[0]
+        connection.close()
+    return backlog
+
+
+def queue_depths():
+    import subprocess
+    vhost = launcher.PROFILES[PROFILE]["vhost"]
+    listing = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "messages",
+                              "--no-table-headers"], capture_output=True, text=True, check=True).stdout
+    depths = {}
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            depths[parts[0]] = int(parts[1])
+    return depths
+
+
+def wait_quiet(timeout=300):
+    """Until every outbox is published and every consumer queue (but parking ones) is empty,
+    so that a measurement does not pay for the work of its set-up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        backlog = {k: v for k, v in unsent_events().items() if v}
+        busy = {q: n for q, n in queue_depths().items() if n and not q.endswith(".dead") and not q.startswith("rpc")}
+        if not backlog and not busy:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"the platform did not go quiet within {timeout}s: outbox {backlog}, queues {busy}")
+
+
+def machine_busy(seconds=1.0):
+    """Percent of all CPUs busy over ``seconds``."""
+    before = _machine()
+    time.sleep(seconds)
+    after = _machine()
+    total = sum(after.values()) - sum(before.values())
+    return 100 * (1 - (after["idle"] - before["idle"]) / max(total, 1e-9))
+
+
+def wait_machine_quiet(threshold=15.0, timeout=60.0):
+    """Wait (up to ``timeout``) until the machine is nearly idle before measuring, and say so
+    if it never is: on two cores, anything else running (a test suite, another platform)
+    takes its share from the platform under measurement."""
+    deadline = time.monotonic() + timeout
+    busy = machine_busy()
+    while busy > threshold and time.monotonic() < deadline:
+        busy = machine_busy(2.0)
+    if busy > threshold:
+        note(f"WARNING: the machine is {busy:.0f}% busy before the measurement (another workload is running): "
+             "the figures below are lower than this platform can do on a quiet machine")
+    return busy
+
+
+# -- figures ------------------------------------------------------------------------------
+
+def percentile(values, p):
+    """The p-th percentile (0-100) with linear interpolation between closest ranks."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def report(bench, *, ops_per_s, latencies_ms, raw_ops_per_s, errors):
+    """The benchmark's one JSON line, on stdout."""
+    def figure(value):  # null, not NaN, when nothing succeeded
+        return round(value, 1) if value == value else None
+    line = {"bench": bench, "ops_per_s": round(ops_per_s, 1),
+            "p50_ms": figure(percentile(latencies_ms, 50)), "p99_ms": figure(percentile(latencies_ms, 99)),
+            "raw_ops_per_s": round(raw_ops_per_s, 1),
+            "ratio": round(ops_per_s / raw_ops_per_s, 4) if raw_ops_per_s else None, "errors": errors}
+    print(json.dumps(line), flush=True)
+    return line
+
+
+# -- where the time goes: CPU per process, server-side time per entrypoint -------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    """(ppid, own CPU seconds, reaped children's CPU seconds) of a process, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS,  # utime, stime
+                (int(fields[13]) + int(fields[14])) / _TICKS)  # cutime, cstime
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _processes_named(name):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() == name:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def _machine():
+    """Seconds of user, system (with irq, softirq), idle (with iowait) and steal, all CPUs."""
+    with open("/proc/stat") as stat:
+        v = [int(x) / _TICKS for x in stat.readline().split()[1:]]
+    return {"user": v[0] + v[1], "system": v[2] + v[5] + v[6], "idle": v[3] + v[4], "steal": v[7]}
+
+
+class CpuMeter:
+    """CPU time of each platform process, PostgreSQL (every backend, and those that exited
+    meanwhile through the postmaster's reaped-children time), RabbitMQ and this benchmark
+    between ``mark`` calls: on two cores, a service near 100% of one core (an eventlet
+    service runs its Python on one thread) is the bottleneck."""
+
+    def __init__(self, extra_pids=()):
+        self.extra_pids = list(extra_pids)
+        self.marks = {}
+
+    def _sample(self):
+        pids = {name: [launcher.pid_of(PROFILE, name)] for name in launcher.SERVICES}
+        pids["postgres"] = _processes_named("postgres")
+        pids["rabbitmq"] = _processes_named("beam.smp")
+        pids["bench"] = [os.getpid(), *self.extra_pids]
+        sample, reaped = {}, 0.0
+        for name, members in pids.items():
+            sample[name] = {}
+            for pid in filter(None, members):
+                stat = _stat(pid)
+                if stat is not None:
+                    sample[name][pid] = stat[1]
+                    if name == "postgres" and stat[0] not in pids["postgres"]:  # the postmaster
+                        reaped = stat[2]
+        return time.monotonic(), sample, reaped, _machine()
+
+    def mark(self, label):
+        self.marks[label] = self._sample()
+
+    def shares(self, start_label, end_label):
+        """({component: percent of one core}, {user/system/idle/steal: percent of the machine}, wall s)."""
+        (t0, s0, reaped0, m0), (t1, s1, reaped1, m1) = self.marks[start_label], self.marks[end_label]
+        wall = max(t1 - t0, 1e-9)
+        shares = {}
+        for name, members in s1.items():
+            before = s0.get(name, {})
+            used = sum(seconds - before.get(pid, 0.0) for pid, seconds in members.items())
+            if name == "postgres":
+                # Backends that exited meanwhile: the postmaster reaped their whole lifetime's CPU,
+                # of which the part before the start mark was not ours.
+                gone = sum(seconds for pid, seconds in before.items() if pid not in members)
+                used += (reaped1 - reaped0) - gone
+            shares[name] = 100 * max(used, 0.0) / wall
+        total = sum(m1.values()) - sum(m0.values())
+        machine = {k: 100 * (m1[k] - m0[k]) / max(total, 1e-9) for k in m1}
+        return shares, machine, wall
+
+    def describe(self, start_label, end_label):
+        """``"issuance 47%, gateway 22%, ... of one core; machine 98% busy ..."``."""
+        shares, machine, wall = self.shares(start_label, end_label)
+        cores = os.cpu_count()
+        attributed = sum(shares.values())
+        busy = 100 - machine["idle"]
+        ordered = sorted(((n, v) for n, v in shares.items() if v >= 0.5), key=lambda x: -x[1])
+        return (f"{', '.join(f'{name} {share:.0f}%' for name, share in ordered)} of one core "
+                f"(others {max(0.0, busy * cores - attributed):.0f}%); machine {busy:.0f}% busy of {cores} cores "
+                f"(user {machine['user']:.0f}%, system {machine['system']:.0f}%, steal {machine['steal']:.0f}%) "
+                f"over {wall:.1f} s")
+
+
+_SAMPLE = re.compile(r'^entrypoint_latency_seconds_(sum|count)\{entrypoint="([^"]+)",service="([^"]+)"\} (\S+)$')
+
+
+def entrypoint_times():
+    """``{(service, entrypoint): (seconds, calls)}`` from every service's /metrics."""
+    totals = {}
+    for name in launcher.SERVICES:
+        try:
+            with urllib.request.urlopen(launcher.url(PROFILE, name, "/metrics"), timeout=5) as response:
+                text = response.read().decode()
+        except (urllib.error.URLError, OSError):
+            continue
+        for line in text.splitlines():
+            match = _SAMPLE.match(line)
+            if match:
+                kind, entrypoint, service, value = match.groups()
+                seconds, calls = totals.get((service, entrypoint), (0.0, 0))
+                totals[(service, entrypoint)] = ((float(value), calls) if kind == "sum"
+                                                 else (seconds, int(float(value))))
+    return totals
+
+
+def describe_entrypoints(before, after, entrypoints):
+    """Mean server-side time of each named entrypoint between two ``entrypoint_times``."""
+    parts = []
+    for key in entrypoints:
+        seconds = after.get(key, (0, 0))[0] - before.get(key, (0, 0))[0]
+        calls = after.get(key, (0, 0))[1] - before.get(key, (0, 0))[1]
+        if calls > 0:  # a service restarted meanwhile starts its counters again
+            parts.append(f"{key[0]}.{key[1]} {1000 * seconds / calls:.1f} ms mean over {calls}")
+    return "; ".join(parts) or "no calls recorded"
+
+
+# -- raw limits -----------------------------------------------------------------------------
+
+def _scratch_connection():
+    import psycopg2
+    admin = psycopg2.connect(psycopg2_dsn("postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (SCRATCH_DB,))
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
+    admin.close()
+    return psycopg2.connect(psycopg2_dsn(SCRATCH_DB))
+
+
+def mirror_table(service, table, connection):
+    """Create in the scratch database a table with the columns, defaults, indexes and
+    constraints of ``service``'s ``table`` as they are now (a foreign key points to a
+    scratch parent holding only ids). Returns (scratch name, {fk column: parent name}, columns)."""
+    import psycopg2
+    name = f"bench_{table}_{uuid.uuid4().hex[:8]}"
+    with psycopg2.connect(psycopg2_dsn(service)) as source, source.cursor() as cursor:
+        cursor.execute("""
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)
+            FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum""", (table,))
+        columns = cursor.fetchall()
+        cursor.execute("""SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint
+                          WHERE conrelid = %s::regclass""", (table,))
+        constraints = cursor.fetchall()
+        cursor.execute("""SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = %s
+                          AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)""",
+                       (table, table))
+        indexes = [row[0] for row in cursor.fetchall()]
+    source.close()
+    parents, statements, definitions = {}, [], []
+    for column, type_, not_null, default in columns:
+        definitions.append(f'"{column}" {type_}{" NOT NULL" if not_null else ""}'
+                           f'{f" DEFAULT {default}" if default and "nextval" not in default else ""}')
+    for conname, contype, definition in constraints:
+        if contype == "f":
+            column = re.match(r"FOREIGN KEY \((\w+)\)", definition).group(1)
+            parent = f"{name}_{column}_parent"
+            type_ = next(t for c, t, *_ in columns if c == column)
+            statements.append(f'CREATE TABLE "{parent}" (id {type_} PRIMARY KEY)')
+            definitions.append(f'FOREIGN KEY ("{column}") REFERENCES "{parent}" (id)')
+            parents[column] = parent
+        elif contype in ("p", "u", "c"):
+            definitions.append(definition)
+    statements.append(f'CREATE TABLE "{name}" ({", ".join(definitions)})')
+    for index in indexes:
+        statements.append(re.sub(r" ON (public\.)?\w+ ", f' ON "{name}" ', index.replace(
+            "INDEX ", f"INDEX {name}_", 1), count=1))
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    connection.commit()
+    return name, parents, [column for column, *_ in columns]
+
+
+def drop_scratch(connection, name, parents):
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+        for parent in parents.values():
+            cursor.execute(f'DROP TABLE IF EXISTS "{parent}"')
+    connection.commit()
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _field(value):
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()  # bytea hex input, its backslash escaped for COPY
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False)
+    return str(value).translate(_ESCAPES)
+
+
+def _tsv(rows):
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_field(value) for value in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    return buffer
+
+
+def voucher_rows(count, template_id, status, holders=None, claimed_at=None, valid_until=None):
+    """Rows shaped like those issuance inserts into ``vouchers``."""
+    from common import codes
+    return [{"id": uuid.uuid4(), "code": codes.new_code(), "template_id": template_id, "template_version": 1,
+             "status": status, "holder": holders[i] if holders else None, "claimed_at": claimed_at,
+             "valid_until": valid_until} for i in range(count)]
+
+
+def _copy(cursor, table, columns, rows):
+    """``COPY table (the row keys the table has) FROM STDIN``."""
+    keys = [key for key in rows[0] if key in columns]
+    cursor.copy_expert(f'COPY "{table}" ({", ".join(keys)}) FROM STDIN', _tsv([[row[k] for k in keys] for row in rows]))
+
+
+def copy_rate(rows, service="issuance", table="vouchers", parent_ids=()):
+    """Rows per second of one ``COPY ... FROM STDIN`` (and its commit) of ``rows`` (dicts)
+    into a scratch mirror of ``service``'s ``table``: the raw limit of persisting them."""
+    connection = _scratch_connection()
+    name, parents, columns = mirror_table(service, table, connection)
+    try:
+        with connection.cursor() as cursor:
+            for parent in parents.values():
+                for parent_id in parent_ids:
+                    cursor.execute(f'INSERT INTO "{parent}" VALUES (%s)', (str(parent_id),))
+        connection.commit()
+        keys = [key for key in rows[0] if key in columns]
+        data = _tsv([[row[k] for k in keys] for row in rows])
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.copy_expert(f'COPY "{name}" ({", ".join(keys)}) FROM STDIN', data)
+        connection.commit()
+        return len(rows) / (time.perf_counter() - started)
+    finally:
+        drop_scratch(connection, name, parents)
+        connection.close()
+
+
+CLAIM = """UPDATE "{table}" SET status = 'claimed', holder = %s, claimed_at = now()
+           WHERE id = (SELECT id FROM "{table}" WHERE template_id = %s AND status = 'issued'
+                       LIMIT 1 FOR UPDATE SKIP LOCKED)
+           RETURNING id, code"""
+
+
+def conditional_update_rate(concurrency, duration=5.0, pool=60_000):
+    """Claims per second when ``concurrency`` connections each run the claim's conditional
+    UPDATE (one statement, one commit) against a scratch mirror of issuance's vouchers
+    holding ``pool`` unclaimed vouchers of one template. Returns (rate, latencies in ms)."""
+    import psycopg2
+    connection = _scratch_connection()
+    name, parents, columns = mirror_table("issuance", "vouchers", connection)
+    template_id = uuid.uuid4()
+    try:
+        with connection.cursor() as cursor:
+            for parent in parents.values():
+                cursor.execute(f'INSERT INTO "{parent}" VALUES (%s)', (str(template_id),))
+            _copy(cursor, name, columns, voucher_rows(pool, template_id, "issued"))
+            cursor.execute(f'ANALYZE "{name}"')
+        connection.commit()
+        statement = CLAIM.format(table=name)
+        start = threading.Barrier(concurrency + 1)
+        counts, latencies, exhausted = [0] * concurrency, [[] for _ in range(concurrency)], threading.Event()
+        deadline = [0.0]
+
+        def claimant(index):
+            own = psycopg2.connect(psycopg2_dsn(SCRATCH_DB))
+            own.autocommit = True
+            cursor = own.cursor()
+            start.wait()
+            while time.perf_counter() < deadline[0] and not exhausted.is_set():
+                began = time.perf_counter()
+                cursor.execute(statement, (uuid.uuid4().hex + uuid.uuid4().hex, str(template_id)))
+                if cursor.fetchone() is None:
+                    exhausted.set()
+                    break
+                latencies[index].append(1000 * (time.perf_counter() - began))
+                counts[index] += 1
+            own.close()
+
+        threads = [threading.Thread(target=claimant, args=(i,)) for i in range(concurrency)]
+        for thread in threads:
+            thread.start()
+        deadline[0] = time.perf_counter() + duration
+        began = time.perf_counter()
+        start.wait()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+        if exhausted.is_set():
+            note(f"raw conditional update: the scratch pool of {pool} ran out after {elapsed:.1f} s")
+        return sum(counts) / elapsed, [x for per in latencies for x in per]
+    finally:
+        drop_scratch(connection, name, parents)
+        connection.close()
+
+
+def publish_rate(body, duration=3.0, max_messages=100_000):
+    """Messages per second published one at a time with publisher confirms, persistent, to a
+    durable scratch queue (deleted afterwards; ``x-expires`` removes it should we die first):
+    what the outbox relay does per event."""
+    from kombu import Connection, Producer, Queue
+    name = f"bench.scratch.{uuid.uuid4().hex[:8]}"
+    with Connection(amqp_uri(), transport_options={"confirm_publish": True}) as connection:
+        channel = connection.channel()
+        queue = Queue(name, durable=True, auto_delete=False, queue_arguments={"x-expires": 300_000})(channel)
+        queue.declare()
+        try:
+            producer = Producer(channel, routing_key=name, serializer="json")
+            sent, started = 0, time.perf_counter()
+            deadline = started + duration
+            while time.perf_counter() < deadline and sent < max_messages:
+                producer.publish(body, delivery_mode=2)
+                sent += 1
+            return sent / (time.perf_counter() - started)
+        finally:
+            queue.delete()
+
+
+if __name__ == "__main__":
+    require_platform()
+    print(f"platform up at {GATEWAY_URL} (profile {PROFILE})", file=sys.stderr)
