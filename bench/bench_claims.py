@@ -49,7 +49,7 @@ def claimants(process_index, channels, template_id, numbers, start_at, end_at, r
     mine = []
 
     def claimant(credentials, own_numbers):
-        client = harness.signed(credentials)
+        client = harness.LoadClient(credentials)
         while time.time() < start_at:
             time.sleep(0.001)
         for number in own_numbers:
@@ -57,9 +57,8 @@ def claimants(process_index, channels, template_id, numbers, start_at, end_at, r
                 break
             sent = time.time()
             try:
-                response = client.post("/v1/claims", {"template_id": template_id, "id_number": number})
-                status = response.status_code
-                code = response.json().get("error") if status != 201 else None
+                status, answer = client.post("/v1/claims", {"template_id": template_id, "id_number": number})
+                code = answer.get("error") if status != 201 else None
             except Exception as exc:  # a connection refused or reset counts as an error, and goes on
                 status, code = 0, exc.__class__.__name__
             mine.append((sent, time.time() - sent, status, code))
@@ -123,7 +122,7 @@ def main():
         harness.note(f"the pool of {POOL} ran out before the end: run again with a larger POOL")
     harness.note(f"CPU while claiming: {meter.describe('start', 'end')}")
     harness.note("server side, mean per call: " + harness.describe_entrypoints(before, after, [
-        ("gateway", "claim_voucher"), ("issuance", "claim_voucher"), ("redemption", "handle_vouchers_claimed"),
+        ("gateway", "claim_voucher"), ("issuance", "claim_vouchers"), ("redemption", "handle_vouchers_claimed"),
         ("statistics", "handle_vouchers_claimed")]))
 
     harness.wait_quiet()

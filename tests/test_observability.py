@@ -47,7 +47,7 @@ def test_a_correlation_id_follows_a_request_through_rpc_and_events_into_the_logs
         text = (launcher.ROOT / ".run" / running_platform / f"{service}.log").read_text()
         assert any(correlation_id in line and f"{entrypoint} ok" in line for line in text.splitlines()), service
 
-    eventually(lambda: logged("issuance", "claim_voucher"))
+    eventually(lambda: logged("issuance", "claim_vouchers"))
     # the claim's event carries the id to its consumers
     eventually(lambda: logged("redemption", "handle_vouchers_claimed"))
     eventually(lambda: logged("statistics", "handle_vouchers_claimed"))

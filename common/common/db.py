@@ -25,8 +25,9 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
+from common import correlation
 from common.correlation import CORRELATION_ID
-from common.errors import Conflict
+from common.errors import Conflict, DomainError
 from common.events import Event
 from common.outbox import OutboxRelay
 
@@ -49,6 +50,16 @@ _REQUEST = text("""
     ON CONFLICT DO NOTHING RETURNING request_key""")
 _REQUEST_SEEN = text("SELECT fingerprint, response FROM requests WHERE request_key = :key")
 _REQUEST_DONE = text("UPDATE requests SET response = CAST(:response AS jsonb) WHERE request_key = :key")
+_REQUESTS = text("""
+    INSERT INTO requests (request_key, fingerprint)
+    SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:fingerprints AS text[]))
+    ON CONFLICT DO NOTHING RETURNING request_key""")
+_REQUESTS_SEEN = text("SELECT request_key, fingerprint, response FROM requests WHERE request_key = ANY(:keys)")
+_REQUESTS_DONE = text("""
+    UPDATE requests SET response = CAST(done.response AS jsonb)
+    FROM unnest(CAST(:keys AS text[]), CAST(:responses AS text[])) AS done (request_key, response)
+    WHERE requests.request_key = done.request_key""")
+_REQUESTS_FORGET = text("DELETE FROM requests WHERE request_key = ANY(:keys)")
 _INBOX = text("""
     INSERT INTO inbox (event_id, handler) VALUES (:event_id, :handler)
     ON CONFLICT DO NOTHING RETURNING event_id""")
@@ -60,6 +71,10 @@ def green_engine(url, **kwargs):
         import psycogreen.eventlet
         psycogreen.eventlet.patch_psycopg()
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _key_reused():
+    return Conflict("idempotency_key_reused", "This Idempotency-Key was used for a different request; use a new key.")
 
 
 class Tx:
@@ -105,12 +120,76 @@ class Store:
             if tx.session.execute(_REQUEST, {"key": key, "fingerprint": fingerprint}).first() is None:
                 seen = tx.session.execute(_REQUEST_SEEN, {"key": key}).one()
                 if seen.fingerprint != fingerprint:
-                    raise Conflict("idempotency_key_reused",
-                                   "This Idempotency-Key was used for a different request; use a new key.")
+                    raise _key_reused()
                 return seen.response
             result = operation(tx, **kwargs)
             tx.session.execute(_REQUEST_DONE, {"key": key, "response": json.dumps(result, default=str)})
             return result
+
+    def run_each(self, operation, commands):
+        """Run a batch of commands (``common.batching``) in one transaction, each as ``run`` would
+        alone: ``operation(tx, [arguments, ...])`` returns one result or ``DomainError`` per
+        command, and a refusal touches nothing of the others. A command carries its own
+        ``idempotency_key``, ``fingerprint`` and ``correlation_id``: a retry gets its first result,
+        and a refused command is not remembered, so that its retry is decided again.
+
+        Returns ``{"result": ...}`` or ``{"error": {...}}`` (``DomainError.as_outcome``) per command."""
+        commands = [dict(command) for command in commands]
+        envelopes = [{name: command.pop(name, None) for name in ("idempotency_key", "fingerprint", "correlation_id")}
+                     for command in commands]
+        # Every line written for the batch, and its events, name every request in it.
+        self._correlation_id = " ".join(dict.fromkeys(e["correlation_id"] for e in envelopes if e["correlation_id"]))
+        correlation.bind(self._correlation_id or None)
+        keys = [f"{self._handler_name}:{e['idempotency_key']}" if e["idempotency_key"] else None for e in envelopes]
+        outcomes = [None] * len(commands)
+        with self.transaction() as tx:
+            fresh, seen = self._claim_keys(tx, keys, envelopes)
+            first_of_key, to_run = {}, []
+            for index, key in enumerate(keys):
+                if key in first_of_key:
+                    continue  # answered after the batch, as its first
+                if key is not None:
+                    first_of_key[key] = index
+                if key is None or key in fresh:
+                    to_run.append(index)
+                elif seen[key].fingerprint == envelopes[index]["fingerprint"]:
+                    outcomes[index] = {"result": seen[key].response}
+                else:
+                    outcomes[index] = _key_reused().as_outcome()
+            results = operation(tx, [commands[index] for index in to_run]) if to_run else []
+            done, refused = {}, []
+            for index, result in zip(to_run, results):
+                if isinstance(result, DomainError):
+                    outcomes[index] = result.as_outcome()
+                    refused.append(keys[index])
+                else:
+                    outcomes[index] = {"result": result}
+                    done[keys[index]] = json.dumps(result, default=str)
+            done.pop(None, None)
+            if done:
+                tx.session.execute(_REQUESTS_DONE, {"keys": list(done), "responses": list(done.values())})
+            if any(refused):
+                tx.session.execute(_REQUESTS_FORGET, {"keys": [key for key in refused if key]})
+        for index, key in enumerate(keys):  # the same key twice in one batch: a retry racing its original
+            if outcomes[index] is None:
+                first = first_of_key[key]
+                same = envelopes[index]["fingerprint"] == envelopes[first]["fingerprint"]
+                outcomes[index] = outcomes[first] if same else _key_reused().as_outcome()
+        return outcomes
+
+    @staticmethod
+    def _claim_keys(tx, keys, envelopes):
+        """The keys seen for the first time (now recorded), and the earlier requests of the others."""
+        given = {}
+        for key, envelope in zip(keys, envelopes):
+            if key:
+                given.setdefault(key, envelope["fingerprint"] or "")
+        if not given:
+            return set(), {}
+        fresh = set(tx.session.scalars(_REQUESTS, {"keys": list(given), "fingerprints": list(given.values())}))
+        seen = {row.request_key: row for row in tx.session.execute(
+            _REQUESTS_SEEN, {"keys": [key for key in given if key not in fresh]})} if len(fresh) < len(given) else {}
+        return fresh, seen
 
     @contextmanager
     def transaction(self):

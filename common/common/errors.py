@@ -30,6 +30,16 @@ class DomainError(Exception):
     def as_dict(self):
         return {"error": self.code, "message": self.message, "details": self.details}
 
+    def as_outcome(self):
+        """One command's refusal in a batch's answer (``Store.run_each``)."""
+        return {"error": {**self.as_dict(), "status": self.status}}
+
+    @staticmethod
+    def from_outcome(error):
+        """The refusal ``as_outcome`` wrote, as the class its status stands for."""
+        kind = next((cls for cls in DomainError.__subclasses__() if cls.status == error["status"]), DomainError)
+        return kind(error["error"], error["message"], error["details"])
+
 
 @deserialize_to_instance
 class InvalidInput(DomainError):

@@ -7,6 +7,10 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 
 from common import config, identity
+from common.batching import Coalescer
+from common.correlation import CORRELATION_ID
+from common.db import IDEMPOTENCY_KEY, REQUEST_FINGERPRINT
+from common.errors import DomainError
 from gateway.errors import Unavailable
 
 
@@ -50,4 +54,34 @@ class _Timed:
             reply = getattr(self._proxy, method).call_async(**kwargs)
             with eventlet.Timeout(self._timeout, Unavailable(f"{self._proxy.service_name}.{method} timed out")):
                 return reply.result()
+        call.rpc_name = f"{self._proxy.service_name}.{method}"
         return call
+
+
+class Coalesce(DependencyProvider):
+    """``self.coalesce(self.issuance.claim_vouchers, command)``: the commands of one kind that
+    requests make at the same moment go to the service as one batch RPC (``common.batching``,
+    ADR 0006). Each keeps its own Idempotency-Key and correlation id, and gets its own result,
+    or raises its own refusal, as if it had been sent alone."""
+
+    def setup(self):
+        settings = self.container.config
+        self.max_batch = int(settings.get("COALESCE_MAX_BATCH", 50))
+        self.max_in_flight = int(settings.get("COALESCE_MAX_IN_FLIGHT", 2))
+        self.coalescers = {}  # one per batch RPC
+
+    def get_dependency(self, worker_ctx):
+        envelope = {"idempotency_key": worker_ctx.data.get(IDEMPOTENCY_KEY),
+                    "fingerprint": worker_ctx.data.get(REQUEST_FINGERPRINT),
+                    "correlation_id": worker_ctx.data.get(CORRELATION_ID)}
+
+        def coalesce(batch_rpc, command):
+            coalescer = self.coalescers.get(batch_rpc.rpc_name)
+            if coalescer is None:
+                coalescer = self.coalescers[batch_rpc.rpc_name] = Coalescer(
+                    max_batch=self.max_batch, max_in_flight=self.max_in_flight)
+            outcome = coalescer.submit({**command, **envelope}, lambda commands: batch_rpc(commands=commands))
+            if "error" in outcome:
+                raise DomainError.from_outcome(outcome["error"])
+            return outcome["result"]
+        return coalesce

@@ -18,7 +18,7 @@ from common.metrics import Metrics
 from common.service import Observable
 from gateway import clients, csv_rows, openapi, schemas
 from gateway.api import api, error_response
-from gateway.dependencies import Identity, TimedRpcProxy
+from gateway.dependencies import Coalesce, Identity, TimedRpcProxy
 
 MANAGERS = {"manager", "platform"}
 READERS = {"manager", "platform", "ministry"}
@@ -72,6 +72,7 @@ class GatewayService(Observable):
     db = Database()  # clients, keys, nonces; commands' idempotency lives in each service
     metrics = Metrics()
     identity = Identity()
+    coalesce = Coalesce()
     issuance = TimedRpcProxy("issuance")
     redemption = TimedRpcProxy("redemption")
     attendance = TimedRpcProxy("attendance")
@@ -228,9 +229,9 @@ class GatewayService(Observable):
          operation_id="claimVoucher", tag="issuance")
     def claim_voucher(self, client, body):
         """A worker, authenticated by the e-card channel, claims a general voucher."""
-        return self.issuance.claim_voucher(template_id=str(body["template_id"]),
-                                           person=self.identity.protect(body["id_number"]),
-                                           channel_region=client.region_code)
+        return self.coalesce(self.issuance.claim_vouchers, {
+            "template_id": str(body["template_id"]), "person": self.identity.protect(body["id_number"]),
+            "channel_region": client.region_code})
 
     @api("GET", "/v1/templates", roles=READERS | {"institution", "channel"}, query=schemas.TemplatesQuery,
          operation_id="listTemplates", tag="issuance")

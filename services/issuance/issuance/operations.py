@@ -5,7 +5,7 @@ import datetime
 import uuid
 from collections import Counter
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -38,19 +38,23 @@ def _get(session, model, ident, kind, for_update=False):
     return found
 
 
+_UPSERT_PERSON = pg_insert(Person.__table__)
+_UPSERT_PERSON = _UPSERT_PERSON.on_conflict_do_update(index_elements=["person_key"], set_={
+    name: func.coalesce(getattr(_UPSERT_PERSON.excluded, name), getattr(Person.__table__.c, name))
+    for name in ("name_masked", "name_sealed")})
+
+
 def _save_persons(session, persons):
     """Upsert protected persons (see ``common.identity.protect``); a name given later is
-    kept, a name not given never erases one. Returns their keys."""
+    kept, a name not given never erases one. Returns their keys. Rows go in key order, so
+    that concurrent upserts of the same people never deadlock."""
     rows = {p["person_key"]: {
         "person_key": p["person_key"], "id_masked": p["masked"], "id_sealed": base64.b64decode(p["sealed"]),
         "region_code": p["region_code"], "birth_year": p["birth_year"], "gender": p["gender"],
         "name_masked": p.get("name_masked"),
         "name_sealed": base64.b64decode(p["name_sealed"]) if p.get("name_sealed") else None} for p in persons}
     if rows:
-        statement = pg_insert(Person).values(list(rows.values()))
-        session.execute(statement.on_conflict_do_update(index_elements=["person_key"], set_={
-            name: func.coalesce(getattr(statement.excluded, name), getattr(Person, name))
-            for name in ("name_masked", "name_sealed")}))
+        session.execute(_UPSERT_PERSON, [rows[key] for key in sorted(rows)])
     return [p["person_key"] for p in persons]
 
 
@@ -406,48 +410,128 @@ def _template_in_region(session, template_id, region_code, for_update=False):
     return template
 
 
-def claim_voucher(tx, *, template_id, person, channel_region):
-    """A worker claims a general voucher (领券): one per template per person, from the pool,
-    under the rules of the template version the voucher was issued under."""
-    template = _get(tx.session, Template, template_id, "template")
-    holder = person["person_key"]
-    if tx.session.scalar(select(Voucher.id).where(Voucher.template_id == template.id, Voucher.holder == holder)):
-        raise claims.already_claimed()
-    voucher = tx.session.scalar(select(Voucher).where(Voucher.template_id == template.id, Voucher.status == "issued")
-                                .limit(1).with_for_update(skip_locked=True))
-    terms = tx.session.get(TemplateVersion, (template.id, voucher.template_version if voucher else template.version)
-                           ).terms
+def claim_vouchers(tx, batch):
+    """Workers claim general vouchers (领券), a batch at a time (``Store.run_each``): each claim
+    ``{template_id, person, channel_region}`` gets a voucher from its template's pool, or the
+    refusal that names its rule, exactly as if it had come alone and in this order: one per
+    template per person, under the rules of the template version the voucher was issued under.
+    The batch costs a fixed number of statements, however many claims it holds."""
+    outcomes = [None] * len(batch)
+    by_template = {}
+    for index, claim in enumerate(batch):
+        try:
+            by_template.setdefault(uuid.UUID(str(claim["template_id"])), []).append(index)
+        except ValueError:
+            outcomes[index] = not_found("template", claim["template_id"])
+    templates = {t.id: t for t in tx.session.scalars(select(Template).where(Template.id.in_(by_template)))}
+    holders = sorted({batch[i]["person"]["person_key"] for indexes in by_template.values() for i in indexes})
+    _lock_holders(tx.session, [(template_id, batch[i]["person"]["person_key"])
+                               for template_id, indexes in by_template.items() for i in indexes])
+    held = set(tx.session.execute(select(Voucher.template_id, Voucher.holder).where(
+        Voucher.template_id.in_(list(templates)), Voucher.holder.in_(holders))).tuples())
     day = today()
-    claims.check_claim(terms, day=day, channel_region=channel_region,
-                       groups=_groups(tx.session, holder) if terms.get("eligible_groups") else (),
-                       trained_occupations=_trained_this_year(tx.session, holder, day))
-    if voucher is None:
-        raise claims.pool_exhausted()
-    _save_persons(tx.session, [person])
-    now, valid_until = _now(), voucher_valid_until(terms, day)
-    voucher.status, voucher.holder, voucher.claimed_at, voucher.valid_until = "claimed", holder, now, valid_until
-    try:
-        with tx.session.begin_nested():
-            tx.session.flush()
-    except IntegrityError:  # a concurrent claim by the same person won the race
-        raise claims.already_claimed()
-    _history(tx.session, [voucher.id], "claimed", now)
-    tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=voucher.id, payload={
-        "template": terms, "vouchers": [_claimed(voucher.id, voucher.code, holder, now, valid_until)]})
-    return {"voucher_id": str(voucher.id), "code": voucher.code, "display_code": codes.display(voucher.code),
-            "template_id": str(template.id), "claimed_at": now.isoformat(), "valid_until": valid_until.isoformat()}
+    trained = _trained_this_year(tx.session, holders, day)
+    groups = _groups(tx.session, holders) if any(t.eligible_groups for t in templates.values()) else {}
+    now, claimed, persons = _now(), [], {}
+    for template_id, indexes in by_template.items():
+        template = templates.get(template_id)
+        if template is None:
+            for index in indexes:
+                outcomes[index] = not_found("template", batch[index]["template_id"])
+            continue
+        pool = list(tx.session.execute(
+            select(Voucher.id, Voucher.code, Voucher.template_version)
+            .where(Voucher.template_id == template.id, Voucher.status == "issued")
+            .limit(len(indexes)).with_for_update(skip_locked=True)))
+        terms = _versions(tx.session, template, {row.template_version for row in pool})
+        for index in indexes:
+            person = batch[index]["person"]
+            holder = person["person_key"]
+            voucher_terms = terms[pool[0].template_version if pool else template.version]
+            try:
+                if (template.id, holder) in held:
+                    raise claims.already_claimed()
+                claims.check_claim(voucher_terms, day=day, channel_region=batch[index]["channel_region"],
+                                   groups=groups.get(holder, ()), trained_occupations=trained.get(holder, ()))
+                if not pool:
+                    raise claims.pool_exhausted()
+            except DomainError as refusal:
+                outcomes[index] = refusal
+                continue
+            voucher = pool.pop(0)
+            held.add((template.id, holder))
+            persons[holder] = person
+            valid_until = voucher_valid_until(voucher_terms, day)
+            claimed.append((voucher_terms, _claimed(voucher.id, voucher.code, holder, now, valid_until)))
+            outcomes[index] = {"voucher_id": str(voucher.id), "code": voucher.code,
+                               "display_code": codes.display(voucher.code), "template_id": str(template.id),
+                               "claimed_at": now.isoformat(), "valid_until": valid_until.isoformat()}
+    if claimed:
+        _save_persons(tx.session, list(persons.values()))
+        tx.session.execute(_CLAIM, {"claimed_at": now, "ids": [v["voucher_id"] for _, v in claimed],
+                                    "holders": [v["person_key"] for _, v in claimed],
+                                    "valid_until": [v["valid_until"] for _, v in claimed]})
+        _history(tx.session, [v["voucher_id"] for _, v in claimed], "claimed", now)
+        _emit_claimed(tx, claimed)
+    return outcomes
 
 
-def _groups(session, person_key):
-    return session.execute(select(PersonGroup.group, PersonGroup.region_code)
-                           .where(PersonGroup.person_key == person_key)).tuples().all()
+_CLAIM = text("""
+    UPDATE vouchers SET status = 'claimed', holder = claim.holder, claimed_at = :claimed_at,
+                        valid_until = claim.valid_until
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:holders AS text[]), CAST(:valid_until AS date[]))
+         AS claim (id, holder, valid_until)
+    WHERE vouchers.id = claim.id""")
 
 
-def _trained_this_year(session, person_key, day):
-    """Occupations the person trained in with a voucher this (China) year."""
+CLAIM_LOCK = 1  # advisory lock namespace of claims
+
+
+def _lock_holders(session, pairs):
+    """One claim at a time per template and person, across every concurrent batch, so that
+    "holds none yet" stays true until the claim commits. Taken in one order: no deadlock."""
+    keys = sorted({f"{template_id}:{holder}" for template_id, holder in pairs})
+    if keys:
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(key)) "
+                             "FROM unnest(CAST(:keys AS text[])) AS key"), {"space": CLAIM_LOCK, "keys": keys})
+
+
+def _versions(session, template, versions):
+    """The terms of each template version named, and of the current one."""
+    wanted = versions | {template.version}
+    return {row.version: row.terms for row in session.execute(
+        select(TemplateVersion.version, TemplateVersion.terms).where(
+            TemplateVersion.template_id == template.id, TemplateVersion.version.in_(wanted)))}
+
+
+def _emit_claimed(tx, claimed):
+    """One ``vouchers_claimed`` per template version in the batch, with every voucher it claimed;
+    the batch is its aggregate, as a targeted issuance's is."""
+    by_terms = {}
+    for terms, voucher in claimed:
+        by_terms.setdefault((terms["template_id"], terms["version"]), (terms, []))[1].append(voucher)
+    for terms, vouchers in by_terms.values():
+        tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=uuid.uuid4(), payload={"template": terms, "vouchers": vouchers})
+
+
+def _groups(session, person_keys):
+    """The target groups each person was recorded in, as (group, region) pairs."""
+    found = {}
+    for key, group, region_code in session.execute(select(
+            PersonGroup.person_key, PersonGroup.group, PersonGroup.region_code)
+            .where(PersonGroup.person_key.in_(person_keys))):
+        found.setdefault(key, []).append((group, region_code))
+    return found
+
+
+def _trained_this_year(session, person_keys, day):
+    """Occupations each person trained in with a voucher this (China) year."""
     start = datetime.datetime.combine(day.replace(month=1, day=1), datetime.time(), CHINA)
-    return set(session.scalars(select(Template.occupation).join(Voucher).where(
-        Voucher.holder == person_key, Voucher.status.in_(("used", "settled")), Voucher.used_at >= start)))
+    found = {}
+    for key, occupation in session.execute(select(Voucher.holder, Template.occupation).join(Template).where(
+            Voucher.holder.in_(person_keys), Voucher.status.in_(("used", "settled")), Voucher.used_at >= start)):
+        found.setdefault(key, set()).add(occupation)
+    return found
 
 
 def _history(session, voucher_ids, status, at, detail=None):

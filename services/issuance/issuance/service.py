@@ -69,9 +69,9 @@ class IssuanceService(Observable):
                            changes=changes)
 
     @rpc
-    def claim_voucher(self, *, template_id, person, channel_region):
-        return self.db.run(operations.claim_voucher, template_id=template_id, person=person,
-                           channel_region=channel_region)
+    def claim_vouchers(self, *, commands):
+        """Claims arriving together at the gateway, as one batch (ADR 0006)."""
+        return self.db.run_each(operations.claim_vouchers, commands)
 
     @rpc
     def record_eligibility(self, *, group, region_code, persons):
