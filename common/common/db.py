@@ -15,6 +15,7 @@ In a nameko service::
     def handle_vouchers_claimed(self, event):
         self.db.consume(event, operations.record_claims)
 """
+import functools
 import json
 import logging
 import uuid
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 import eventlet
 from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from common import correlation
@@ -37,14 +39,17 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = "idempotency_key"
 REQUEST_FINGERPRINT = "request_fingerprint"
 
-_SEQUENCE = text("""
-    INSERT INTO outbox_sequence (aggregate_id, last) VALUES (:aggregate_id, 1)
-    ON CONFLICT (aggregate_id) DO UPDATE SET last = outbox_sequence.last + 1
-    RETURNING last""")
-_OUTBOX = text("""
+# The aggregate's next sequence number and the event, in one round trip.
+_EMIT = text("""
+    WITH next AS (
+        INSERT INTO outbox_sequence (aggregate_id, last) VALUES (:aggregate_id, 1)
+        ON CONFLICT (aggregate_id) DO UPDATE SET last = outbox_sequence.last + 1
+        RETURNING last)
     INSERT INTO outbox (event_id, event_type, version, aggregate_id, sequence, occurred_at, payload, correlation_id)
-    VALUES (:event_id, :type, :version, :aggregate_id, :sequence, :occurred_at, CAST(:payload AS jsonb),
-            :correlation_id)""")
+    SELECT :event_id, :type, :version, :aggregate_id, next.last, :occurred_at, CAST(:payload AS jsonb),
+           :correlation_id
+    FROM next
+    RETURNING sequence""")
 _REQUEST = text("""
     INSERT INTO requests (request_key, fingerprint) VALUES (:key, :fingerprint)
     ON CONFLICT DO NOTHING RETURNING request_key""")
@@ -66,11 +71,30 @@ _INBOX = text("""
 
 
 def green_engine(url, **kwargs):
-    """An engine whose psycopg2 connections yield to eventlet while waiting on the server."""
+    """An engine whose psycopg2 connections yield to eventlet while waiting on the server.
+
+    No ping before each use (a round trip per transaction): a connection that died with a
+    database restart fails its first statement, SQLAlchemy then discards every connection of the
+    pool, and ``reconnecting`` runs the transaction again on a new one."""
     if eventlet.patcher.is_monkey_patched("socket"):
         import psycogreen.eventlet
         psycogreen.eventlet.patch_psycopg()
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, **kwargs)
+
+
+def reconnecting(method):
+    """Run a transaction once more if it failed because its connection was gone: it committed
+    nothing, so running it again is safe."""
+    @functools.wraps(method)
+    def run(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.warning("database connection lost (%s); running the transaction again", exc.orig.__class__.__name__)
+            return method(*args, **kwargs)
+    return run
 
 
 def _key_reused():
@@ -87,14 +111,13 @@ class Tx:
         self.emitted = 0
 
     def emit(self, event_type, *, aggregate_id, payload, version=1):
-        aggregate_id = str(aggregate_id)
-        sequence = self.session.execute(_SEQUENCE, {"aggregate_id": aggregate_id}).scalar_one()
-        event = Event(type=event_type, source=self.source, aggregate_id=aggregate_id,
-                      payload=payload, sequence=sequence, version=version)
-        self.session.execute(_OUTBOX, {**event.to_message(), "payload": json.dumps(payload, default=str),
-                                       "correlation_id": self.correlation_id})
+        event = Event(type=event_type, source=self.source, aggregate_id=str(aggregate_id), payload=payload,
+                      version=version)
+        self.session.execute(_EMIT, {
+            "event_id": event.event_id, "type": event.type, "version": event.version,
+            "aggregate_id": event.aggregate_id, "occurred_at": event.occurred_at,
+            "payload": json.dumps(payload, default=str), "correlation_id": self.correlation_id})
         self.emitted += 1
-        return event
 
 
 class Store:
@@ -109,6 +132,7 @@ class Store:
         self._request = request  # (idempotency key, fingerprint) from the caller, if any
         self._correlation_id = correlation_id
 
+    @reconnecting
     def run(self, operation, **kwargs):
         """Run ``operation(tx, **kwargs)`` in a transaction. A command that carries an
         idempotency key runs once: a retry gets the first result back, recorded in the same
@@ -126,6 +150,7 @@ class Store:
             tx.session.execute(_REQUEST_DONE, {"key": key, "response": json.dumps(result, default=str)})
             return result
 
+    @reconnecting
     def run_each(self, operation, commands):
         """Run a batch of commands (``common.batching``) in one transaction, each as ``run`` would
         alone: ``operation(tx, [arguments, ...])`` returns one result or ``DomainError`` per
@@ -199,10 +224,12 @@ class Store:
         if tx.emitted:
             self._on_commit()
 
+    @reconnecting
     def ping(self):
         with self._session_factory() as session:
             session.execute(text("SELECT 1"))
 
+    @reconnecting
     def consume(self, event, apply):
         """Apply ``apply(tx, event)`` once per event and handler, however often the event
         is delivered. Returns False for a duplicate."""

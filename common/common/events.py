@@ -9,7 +9,7 @@ then parked in ``<queue>.dead`` for an operator to inspect and replay.
 import datetime
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from kombu import Queue
 from marshmallow import ValidationError
@@ -77,7 +77,7 @@ class Subscription(EventHandler):
     ``Event`` whose payload the schema has loaded. Always reliable, service-pool delivery."""
 
     def __init__(self, source_service, event_type, schema=None, **kwargs):
-        self.schema = schema
+        self.schema = schema() if schema is not None else None
         super().__init__(source_service, event_type, reliable_delivery=True, requeue_on_error=False, **kwargs)
 
     def setup(self):
@@ -93,7 +93,7 @@ class Subscription(EventHandler):
         try:
             event = Event.from_message(body)
             if self.schema is not None:
-                event = Event(**{**asdict(event), "payload": self.schema().load(event.payload)})
+                event = replace(event, payload=self.schema.load(event.payload))
         except (ValueError, TypeError, ValidationError) as exc:
             # A message that breaks the contract will never succeed: park it at once.
             log.error("parking malformed %s.%s message: %s", self.source_service, self.event_type, exc)

@@ -15,7 +15,7 @@ import json
 import logging
 import socket
 import uuid
-from functools import partial
+from functools import cache, partial
 
 from eventlet.event import Event
 from kombu.exceptions import OperationalError
@@ -44,6 +44,12 @@ def json_response(payload, status=200, headers=None):
 
 def error_response(status, code, message, details=None, headers=None):
     return json_response({"error": code, "message": message, "details": details}, status, headers)
+
+
+@cache
+def schema_instance(schema):
+    """One instance per schema class: loading keeps no state in it, and making one is not free."""
+    return schema()
 
 
 class ApiEndpoint(HttpRequestHandler):
@@ -142,7 +148,7 @@ class ApiEndpoint(HttpRequestHandler):
     @staticmethod
     def _load(schema, data):
         try:
-            return schema().load(data)
+            return schema_instance(schema).load(data)
         except ValidationError as exc:
             raise InvalidInput("validation_failed", "Some fields are missing or wrong; see details.",
                                exc.normalized_messages())

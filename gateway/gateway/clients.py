@@ -13,7 +13,7 @@ from voucher_client import HEADERS, canonical_request, signature
 
 from common import config, identity, regions
 from common.batching import Coalescer
-from common.db import green_engine
+from common.db import green_engine, reconnecting
 from common.errors import Forbidden, InvalidInput
 
 ROLES = ("ministry", "platform", "manager", "institution", "device", "channel")
@@ -122,6 +122,7 @@ class ClientRegistry(SharedExtension):
             raise refusal
         return client
 
+    @reconnecting
     def _key(self, key_id):
         if key_id not in self._keys:
             with self.engine.connect() as connection:
@@ -133,6 +134,7 @@ class ClientRegistry(SharedExtension):
                 row.rate_limit))
         return self._keys[key_id]
 
+    @reconnecting
     def _record_nonces(self, pairs):
         """Each (key id, nonce): None when recorded now, or why it is refused."""
         with self.engine.connect() as connection:

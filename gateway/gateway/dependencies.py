@@ -67,7 +67,7 @@ class Coalesce(DependencyProvider):
     def setup(self):
         settings = self.container.config
         self.max_batch = int(settings.get("COALESCE_MAX_BATCH", 50))
-        self.max_in_flight = int(settings.get("COALESCE_MAX_IN_FLIGHT", 2))
+        self.max_in_flight = int(settings.get("COALESCE_MAX_IN_FLIGHT", 1))
         self.coalescers = {}  # one per batch RPC
 
     def get_dependency(self, worker_ctx):

@@ -17,7 +17,7 @@ from common.identity import mask_account
 from common.metrics import Metrics
 from common.service import Observable
 from gateway import clients, csv_rows, openapi, schemas
-from gateway.api import api, error_response
+from gateway.api import api, error_response, schema_instance
 from gateway.dependencies import Coalesce, Identity, TimedRpcProxy
 
 MANAGERS = {"manager", "platform"}
@@ -39,7 +39,7 @@ def _load_rows(raw_rows, schema, prepare):
     refused, valid = {}, {}
     for index, raw in enumerate(raw_rows):
         try:
-            valid[index] = prepare(schema().load(raw))
+            valid[index] = prepare(schema_instance(schema).load(raw))
         except ValidationError as exc:
             refused[index] = {"status": "refused", "error": "validation_failed",
                               "message": "Some fields are missing or wrong; see details.",

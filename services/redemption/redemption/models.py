@@ -4,27 +4,42 @@ catalogue)."""
 import datetime
 import uuid
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import Date, DateTime, ForeignKeyConstraint, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
     pass
 
 
+class TemplateTerms(Base):
+    """The terms (issuance's template snapshot) of one template version, kept once for all the
+    rights issued under it."""
+    __tablename__ = "template_terms"
+    template_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terms = mapped_column(JSONB, nullable=False)
+
+
 class VoucherRight(Base):
-    """The right to use one claimed voucher, decided here and only here. ``terms`` is the
-    template snapshot the voucher was issued under; ``valid_until`` the right's own last day."""
+    """The right to use one claimed voucher, decided here and only here. ``terms`` are those of
+    the template version the voucher was issued under; ``valid_until`` the right's own last day."""
     __tablename__ = "voucher_rights"
-    # The expiry sweep reads claimed rights by last day.
-    __table_args__ = (Index("voucher_rights_claimed_until", "valid_until",
-                            postgresql_where=text("status = 'claimed'")),)
+    __table_args__ = (
+        # The expiry sweep reads claimed rights by last day.
+        Index("voucher_rights_claimed_until", "valid_until", postgresql_where=text("status = 'claimed'")),
+        ForeignKeyConstraint(["template_id", "template_version"], ["template_terms.template_id",
+                                                                   "template_terms.version"],
+                             name="voucher_rights_template_terms"),
+    )
     voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     holder: Mapped[str] = mapped_column(String(64), index=True)
     region_code: Mapped[str] = mapped_column(String(6), index=True)
-    terms = mapped_column(JSONB)
+    template_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    template_version: Mapped[int] = mapped_column(Integer)
+    template: Mapped[TemplateTerms] = relationship(lazy="joined", innerjoin=True)
     status: Mapped[str] = mapped_column(String(12))
     claimed_at = mapped_column(DateTime(timezone=True))
     valid_until: Mapped[datetime.date] = mapped_column(Date)
@@ -33,6 +48,10 @@ class VoucherRight(Base):
     used_in_class = mapped_column(UUID(as_uuid=True))
     voided_at = mapped_column(DateTime(timezone=True))
     void_reason = mapped_column(Text)
+
+    @property
+    def terms(self):
+        return self.template.terms
 
 
 class InstitutionProjects(Base):

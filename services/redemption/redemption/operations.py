@@ -1,9 +1,10 @@
 """Redemption's use cases: the one-time use of a claimed voucher, its return and its expiry,
 each decided atomically by one conditional update."""
 import datetime
+import json
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common import codes, regions
@@ -11,27 +12,44 @@ from common.errors import Forbidden, InvalidInput, NotFound, RuleViolation, not_
 from redemption import events
 from redemption.domain.use import check_once_a_year, check_use, china_day, expired_on, refuse_by_status
 from redemption.domain.use import today as china_today
-from redemption.models import InstitutionProjects, TrainingClass, VoucherRight
+from redemption.models import InstitutionProjects, TemplateTerms, TrainingClass, VoucherRight
 
 VOID_CHUNK = 1000  # vouchers per vouchers_voided event
 EXPIRY_BATCH = 1000  # rights expired per transaction, and per vouchers_expired event
 HOLDER_LOCK = 1  # advisory lock namespace: one use at a time per holder
 
 
+_TERMS = text("""
+    INSERT INTO template_terms (template_id, version, terms) VALUES (:template_id, :version, CAST(:terms AS jsonb))
+    ON CONFLICT DO NOTHING""")
+# One statement for a whole chunk, compiled once: a targeted issuance sends a million rows.
+_RIGHTS = text("""
+    INSERT INTO voucher_rights (voucher_id, code, holder, region_code, template_id, template_version, status,
+                                claimed_at, valid_until)
+    SELECT claim.voucher_id, claim.code, claim.holder, :region_code, :template_id, :version, 'claimed',
+           claim.claimed_at, coalesce(claim.valid_until, :template_valid_until)
+    FROM unnest(CAST(:voucher_ids AS uuid[]), CAST(:codes AS text[]), CAST(:holders AS text[]),
+                CAST(:claimed_at AS timestamptz[]), CAST(:valid_until AS date[]))
+         AS claim (voucher_id, code, holder, claimed_at, valid_until)
+    ON CONFLICT (voucher_id) DO UPDATE SET
+        code = excluded.code, holder = excluded.holder, template_id = excluded.template_id,
+        template_version = excluded.template_version, status = excluded.status,
+        claimed_at = excluded.claimed_at, valid_until = excluded.valid_until
+    WHERE voucher_rights.status = 'returned'""")
+
+
 def record_claims(tx, event):
     """Claimed vouchers become usable rights; a redelivered chunk changes nothing. A returned
-    voucher claimed again from the pool (换券) becomes its new holder's right."""
-    terms = event.payload["template"]
-    rows = [{"voucher_id": v["voucher_id"], "code": v["code"], "holder": v["person_key"],
-             "region_code": terms["region_code"], "terms": terms, "status": "claimed",
-             "claimed_at": v["claimed_at"],
-             "valid_until": v["valid_until"] or datetime.date.fromisoformat(terms["valid_until"])}
-            for v in event.payload["vouchers"]]
-    statement = pg_insert(VoucherRight).values(rows)
-    tx.session.execute(statement.on_conflict_do_update(
-        index_elements=["voucher_id"], where=VoucherRight.status == "returned",
-        set_={name: getattr(statement.excluded, name)
-              for name in ("code", "holder", "terms", "status", "claimed_at", "valid_until")}))
+    voucher claimed again from the pool (换券) becomes its new holder's right. A voucher without
+    a last day of its own ends with its template."""
+    terms, vouchers = event.payload["template"], event.payload["vouchers"]
+    version = {"template_id": terms["template_id"], "version": terms["version"]}
+    tx.session.execute(_TERMS, {**version, "terms": json.dumps(terms, default=str)})
+    tx.session.execute(_RIGHTS, {
+        **version, "region_code": terms["region_code"], "template_valid_until": terms["valid_until"],
+        "voucher_ids": [str(v["voucher_id"]) for v in vouchers], "codes": [v["code"] for v in vouchers],
+        "holders": [v["person_key"] for v in vouchers], "claimed_at": [v["claimed_at"] for v in vouchers],
+        "valid_until": [v["valid_until"] for v in vouchers]})
 
 
 def record_class(tx, event):
@@ -90,7 +108,8 @@ def _earlier_uses(session, right):
     """(occupation, used_at) of the holder's other used vouchers, read under a lock on the holder
     so that two scans of one person's vouchers at once cannot both pass the once-a-year rule."""
     session.execute(select(func.pg_advisory_xact_lock(HOLDER_LOCK, func.hashtext(right.holder))))
-    return session.execute(select(VoucherRight.terms["occupation"].astext, VoucherRight.used_at).where(
+    return session.execute(select(TemplateTerms.terms["occupation"].astext, VoucherRight.used_at)
+                           .join(VoucherRight.template).where(
         VoucherRight.holder == right.holder, VoucherRight.voucher_id != right.voucher_id,
         VoucherRight.status.in_(("used", "settled")))).all()
 
@@ -181,13 +200,22 @@ def expire_rights(tx, *, today):
         update(VoucherRight).where(VoucherRight.voucher_id.in_(select(due.c.voucher_id)),
                                    VoucherRight.status == "claimed")
         .values(status="expired")
-        .returning(VoucherRight.voucher_id, VoucherRight.code, VoucherRight.valid_until, VoucherRight.terms),
+        .returning(VoucherRight.voucher_id, VoucherRight.code, VoucherRight.valid_until, VoucherRight.template_id,
+                   VoucherRight.template_version),
         execution_options={"synchronize_session": False}).all()
     if expired:
+        terms = _terms_of(tx.session, {(r.template_id, r.template_version) for r in expired})
         tx.emit(events.VOUCHERS_EXPIRED, aggregate_id=uuid.uuid4(), payload={"vouchers": [
             {"voucher_id": str(r.voucher_id), "code": r.code, "expired_on": expired_on(r.valid_until).isoformat(),
-             "template": r.terms} for r in expired]})
+             "template": terms[r.template_id, r.template_version]} for r in expired]})
     return len(expired)
+
+
+def _terms_of(session, versions):
+    """{(template id, version): terms} of the versions named."""
+    return {(row.template_id, row.version): row.terms for row in session.execute(
+        select(TemplateTerms.template_id, TemplateTerms.version, TemplateTerms.terms).where(
+            tuple_(TemplateTerms.template_id, TemplateTerms.version).in_(list(versions))))}
 
 
 def void_vouchers(tx, *, voucher_codes, region_code, reason):

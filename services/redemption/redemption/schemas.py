@@ -9,6 +9,7 @@ class _Lenient(Schema):
 
 class Terms(Schema):
     template_id = fields.String(required=True)
+    version = fields.Integer(load_default=1)  # events from before template versions: the first
     region_code = fields.String(required=True)
     occupation = fields.String(required=True)
     skill_level = fields.Integer(required=True)

@@ -12,13 +12,18 @@ from stats.models import MonthlyCounts, Target, VoucherCounts
 COUNTS = monthly.COUNTS
 
 
-def _upsert(session, table, row, keys, increments):
-    statement = pg_insert(table).values(row)
-    session.execute(statement.on_conflict_do_update(index_elements=keys, set_={
+def _counting(table, keys):
+    """Add a row's counts to the counts kept under ``keys``; built once, as every call is alike."""
+    statement = pg_insert(table)
+    return statement.on_conflict_do_update(index_elements=keys, set_={
         # A settlement carries no terms: a row it created gets them from the next event that does.
-        "function": func.coalesce(table.function, statement.excluded.function),
-        "distribution": func.coalesce(table.distribution, statement.excluded.distribution),
-        **{name: getattr(table, name) + getattr(statement.excluded, name) for name in increments}}))
+        "function": func.coalesce(table.c.function, statement.excluded.function),
+        "distribution": func.coalesce(table.c.distribution, statement.excluded.distribution),
+        **{name: table.c[name] + statement.excluded[name] for name in COUNTS}})
+
+
+_COUNT = _counting(VoucherCounts.__table__, ["region_code", "template_id"])
+_COUNT_MONTH = _counting(MonthlyCounts.__table__, ["region_code", "template_id", "month"])
 
 
 def _add(session, terms, month, **increments):
@@ -26,8 +31,8 @@ def _add(session, terms, month, **increments):
     row = {"region_code": terms["region_code"], "template_id": terms["template_id"],
            "function": terms.get("function"), "distribution": terms.get("distribution"),
            **{name: increments.get(name, 0) for name in COUNTS}}
-    _upsert(session, VoucherCounts, row, ["region_code", "template_id"], increments)
-    _upsert(session, MonthlyCounts, {**row, "month": month}, ["region_code", "template_id", "month"], increments)
+    session.execute(_COUNT, row)
+    session.execute(_COUNT_MONTH, {**row, "month": month})
 
 
 def count_issued(tx, event):
