@@ -293,16 +293,13 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc)
     rows = harness.voucher_rows(ROSTER, template_id, "claimed", holders=[f"{i:064x}" for i in range(ROSTER)],
                                 claimed_at=now.isoformat(), valid_until=f"{year}-12-31")
-    raw = harness.copy_rate(rows, parent_ids=[template_id])
+    raw = harness.copy_rate(rows)
     harness.note(f"raw COPY of {ROSTER} voucher rows into a mirror of issuance's vouchers: {raw:.0f} rows/s "
                  f"({ROSTER / raw:.1f} s)")
-    # Redemption writes the same vouchers as rights, each with its template's terms: its raw limit.
-    listed = harness.ok(gateway.get("/v1/templates", params={"region_code": region}))["items"]
-    terms = {k: v for k, v in next(t for t in listed if t["template_id"] == template_id).items()
-             if k not in ("name", "quantity", "issued")}
+    # Redemption writes the same vouchers as rights, each naming its template version: its raw limit.
     rights = [{"voucher_id": row["id"], "code": row["code"], "holder": row["holder"], "region_code": region,
-               "terms": terms, "status": "claimed", "claimed_at": row["claimed_at"],
-               "valid_until": row["valid_until"]} for row in rows]
+               "template_id": template_id, "template_version": 1, "status": "claimed",
+               "claimed_at": row["claimed_at"], "valid_until": row["valid_until"]} for row in rows]
     raw_rights = harness.copy_rate(rights, service="redemption", table="voucher_rights")
     harness.note(f"raw COPY of the same {ROSTER} vouchers into a mirror of redemption's voucher_rights: "
                  f"{raw_rights:.0f} rows/s ({ROSTER / raw_rights:.1f} s)")

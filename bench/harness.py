@@ -428,7 +428,7 @@ def _scratch_connection():
 def mirror_table(service, table, connection):
     """Create in the scratch database a table with the columns, defaults, indexes and
     constraints of ``service``'s ``table`` as they are now (a foreign key points to a
-    scratch parent holding only ids). Returns (scratch name, {fk column: parent name}, columns)."""
+    scratch parent holding only its key). Returns (scratch name, {fk columns: parent name}, columns)."""
     import psycopg2
     name = f"bench_{table}_{uuid.uuid4().hex[:8]}"
     with psycopg2.connect(psycopg2_dsn(service)) as source, source.cursor() as cursor:
@@ -451,12 +451,14 @@ def mirror_table(service, table, connection):
                            f'{f" DEFAULT {default}" if default and "nextval" not in default else ""}')
     for conname, contype, definition in constraints:
         if contype == "f":
-            column = re.match(r"FOREIGN KEY \((\w+)\)", definition).group(1)
-            parent = f"{name}_{column}_parent"
-            type_ = next(t for c, t, *_ in columns if c == column)
-            statements.append(f'CREATE TABLE "{parent}" (id {type_} PRIMARY KEY)')
-            definitions.append(f'FOREIGN KEY ("{column}") REFERENCES "{parent}" (id)')
-            parents[column] = parent
+            keys = tuple(re.match(r"FOREIGN KEY \(([^)]+)\)", definition).group(1).replace(" ", "").split(","))
+            parent = f"{name}_{'_'.join(keys)}_parent"
+            types = [next(t for c, t, *_ in columns if c == key) for key in keys]
+            quoted = ", ".join(f'"{key}"' for key in keys)
+            statements.append(f'CREATE TABLE "{parent}" ({", ".join(f"{k} {t}" for k, t in zip(keys, types))}, '
+                              f'PRIMARY KEY ({quoted}))')
+            definitions.append(f'FOREIGN KEY ({quoted}) REFERENCES "{parent}" ({quoted})')
+            parents[keys] = parent
         elif contype in ("p", "u", "c"):
             definitions.append(definition)
     statements.append(f'CREATE TABLE "{name}" ({", ".join(definitions)})')
@@ -515,16 +517,21 @@ def _copy(cursor, table, columns, rows):
     cursor.copy_expert(f'COPY "{table}" ({", ".join(keys)}) FROM STDIN', _tsv([[row[k] for k in keys] for row in rows]))
 
 
-def copy_rate(rows, service="issuance", table="vouchers", parent_ids=()):
+def fill_parents(cursor, parents, rows):
+    """Every key the rows refer to, in the scratch parents, so that the foreign keys hold."""
+    for keys, parent in parents.items():
+        for values in {tuple(str(row[key]) for key in keys) for row in rows}:
+            cursor.execute(f'INSERT INTO "{parent}" VALUES ({", ".join(["%s"] * len(keys))})', values)
+
+
+def copy_rate(rows, service="issuance", table="vouchers"):
     """Rows per second of one ``COPY ... FROM STDIN`` (and its commit) of ``rows`` (dicts)
     into a scratch mirror of ``service``'s ``table``: the raw limit of persisting them."""
     connection = _scratch_connection()
     name, parents, columns = mirror_table(service, table, connection)
     try:
         with connection.cursor() as cursor:
-            for parent in parents.values():
-                for parent_id in parent_ids:
-                    cursor.execute(f'INSERT INTO "{parent}" VALUES (%s)', (str(parent_id),))
+            fill_parents(cursor, parents, rows)
         connection.commit()
         keys = [key for key in rows[0] if key in columns]
         data = _tsv([[row[k] for k in keys] for row in rows])
@@ -554,9 +561,9 @@ def conditional_update_rate(concurrency, duration=5.0, pool=60_000):
     template_id = uuid.uuid4()
     try:
         with connection.cursor() as cursor:
-            for parent in parents.values():
-                cursor.execute(f'INSERT INTO "{parent}" VALUES (%s)', (str(template_id),))
-            _copy(cursor, name, columns, voucher_rows(pool, template_id, "issued"))
+            rows = voucher_rows(pool, template_id, "issued")
+            fill_parents(cursor, parents, rows)
+            _copy(cursor, name, columns, rows)
             cursor.execute(f'ANALYZE "{name}"')
         connection.commit()
         statement = CLAIM.format(table=name)

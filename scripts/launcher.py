@@ -36,7 +36,7 @@ PROFILES = {
     "dev": {"db_prefix": "vt_", "vhost": "/", "base_port": 8000},
     # The test profile starts from nothing each time, as CI does: tests count what they made.
     "test": {"db_prefix": "vt_test_", "vhost": "vt_test", "base_port": 18000, "disposable": True,
-             "env": {"RPC_TIMEOUT": "3", "EVENT_MAX_ATTEMPTS": "3", "EXPIRY_INTERVAL": "1"}},
+             "env": {"RPC_TIMEOUT": "3", "EVENT_MAX_ATTEMPTS": "3", "EXPIRY_INTERVAL": "1", "JOB_CHUNK": "1000"}},
 }
 # eventlet warns on every import that it is in maintenance mode; ADR 0001 says why we accept it.
 QUIET_WARNINGS = "ignore::Warning:nameko.cli.commands,ignore::Warning:nameko.containers,ignore::Warning:nameko.messaging,ignore::Warning:nameko.extensions"

@@ -18,6 +18,17 @@ def id_number(rng=random):
     return body + check_character(body)
 
 
+def distinct_id_numbers(count, exclude=(), rng=random):
+    """``count`` different generated ID numbers, none of ``exclude``: drawn at random, a few
+    thousand of them would repeat one now and then."""
+    numbers = {}
+    while len(numbers) < count:
+        number = id_number(rng)
+        if number not in exclude:
+            numbers[number] = None
+    return list(numbers)
+
+
 def credit_code(rng=random):
     """A generated unified social credit code with a correct check character (GB 32100)."""
     first17 = "9143" + "".join(rng.choice(credit_codes.ALPHABET) for _ in range(13))

@@ -4,7 +4,7 @@ import datetime
 import threading
 from collections import Counter
 
-from tests.platform import Gateway, eventually, id_number, new_region
+from tests.platform import Gateway, distinct_id_numbers, eventually, id_number, new_region
 
 OCCUPATION, LEVEL = "6-31-01-03", 4
 
@@ -46,9 +46,7 @@ def test_fifty_workers_racing_for_the_last_ten_vouchers_get_exactly_ten(gateway,
     manager, channel = clients("manager", region), clients("channel", region, rate_limit=1000)
     template_id = general_template(gateway, manager, region, quantity=10)
     gateway.ok("POST", f"/v1/templates/{template_id}/pool", manager, {"quantity": 10})
-    workers = {id_number() for _ in range(200)}
-    workers = sorted(workers)[:50]
-    assert len(workers) == 50
+    workers = distinct_id_numbers(50)
 
     responses = at_once(gateway, channel, [
         ("POST", "/v1/claims", {"template_id": template_id, "id_number": worker}) for worker in workers])

@@ -4,7 +4,7 @@ from voucher_client import VoucherClient
 
 from common import credit_codes
 from tests import lifecycle
-from tests.platform import credit_code, id_number, new_region
+from tests.platform import credit_code, distinct_id_numbers, id_number, new_region
 
 INSTITUTION_HEADER = "region_code,name,credit_code,site_name,site_address,latitude,longitude,radius_m\r\n"
 
@@ -94,7 +94,7 @@ def test_an_institutions_csv_makes_one_institution_of_the_rows_sharing_a_credit_
 def test_a_file_with_a_wrong_header_too_many_rows_or_too_many_bytes_is_refused_whole(gateway, clients):
     p = lifecycle.register(gateway, clients, new_region(), roster_size=1)
     path = f"/v1/classes/{p.class_id}/trainees"
-    people = [id_number() for _ in range(1001)]
+    people = distinct_id_numbers(1001, exclude=p.workers)
 
     status, error, body = refused_whole(gateway, p.institution, path, f"身份证号,name\r\n{people[0]},张三\r\n")
     assert (status, error) == (400, "csv_header")
@@ -118,7 +118,7 @@ def test_the_upload_tool_sends_a_big_file_in_parts_and_a_rerun_acts_once(gateway
 
     from voucher_client.upload import upload
     p = lifecycle.register(gateway, clients, new_region(), roster_size=1)
-    people = [id_number() for _ in range(2300)]
+    people = distinct_id_numbers(2300, exclude=p.workers)
     lines = ["id_number,name"] + [f"{number},学员" for number in people]
     typo = people[1499][:-1] + ("0" if people[1499][-1] != "0" else "1")
     lines[1500] = f"{typo},学员"  # line 1501 of the file: a mistyped check character

@@ -82,6 +82,23 @@ def green_engine(url, **kwargs):
     return create_engine(url, **kwargs)
 
 
+def insert_rows(session, table, columns, rows):
+    """Insert ``rows`` (tuples in the order of ``columns``, a dict of column name: SQL type) in one
+    statement that unnests one array per column: one round trip and one plan for thousands of
+    rows. (psycopg2's COPY would be faster still, but refuses to run under the green driver.)"""
+    if not rows:
+        return
+    names = list(columns)
+    session.execute(_insert_statement(table, tuple(columns.items())),
+                    {name: [row[i] for row in rows] for i, name in enumerate(names)})
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_statement(table, columns):
+    arrays = ", ".join(f"CAST(:{name} AS {type_}[])" for name, type_ in columns)
+    return text(f"INSERT INTO {table} ({', '.join(name for name, _ in columns)}) SELECT * FROM unnest({arrays})")
+
+
 def reconnecting(method):
     """Run a transaction once more if it failed because its connection was gone: it committed
     nothing, so running it again is safe."""

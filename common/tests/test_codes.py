@@ -176,3 +176,9 @@ def test_a_code_is_displayed_in_groups_of_four():
     shown = codes.display(code)
     assert shown == f"ABCD-EFGH-JKMN-{code[-1]}"
     assert [len(group) for group in shown.split("-")] == [4, 4, 4, 1]
+
+
+def test_codes_made_in_bulk_are_as_many_as_asked_all_different_and_all_valid():
+    made = codes.new_codes(5000)
+    assert len(made) == len(set(made)) == 5000
+    assert all(codes.normalise(code) == code for code in made)

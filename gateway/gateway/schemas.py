@@ -227,6 +227,19 @@ class TargetedIn(StrictSchema):
     template_id = fields.UUID(required=True)
 
 
+class IssuanceJobIn(StrictSchema):
+    """A pool (``quantity``) of a general template, or targeted vouchers for ``class_ids``."""
+    template_id = fields.UUID(required=True)
+    quantity = fields.Integer(validate=validate.Range(1, 10_000_000))
+    class_ids = fields.List(fields.UUID(), validate=validate.Length(1, 1000))
+
+    @validates_schema
+    def _one_kind(self, data, **kwargs):
+        if ("quantity" in data) == ("class_ids" in data):
+            raise ValidationError("Give either quantity (a pool) or class_ids (targeted vouchers), not both.",
+                                  "quantity")
+
+
 class ClaimIn(StrictSchema):
     template_id = fields.UUID(required=True)
     id_number = ID_NUMBER

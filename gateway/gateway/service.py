@@ -225,6 +225,23 @@ class GatewayService(Observable):
         return self.issuance.issue_targeted(template_id=str(body["template_id"]), class_id=class_id,
                                             region_code=client.region_code)
 
+    @api("POST", "/v1/issuance-jobs", roles=MANAGERS, body=schemas.IssuanceJobIn, status=202,
+         operation_id="startIssuanceJob", tag="issuance")
+    def start_issuance_job(self, client, body):
+        """Issue in the background what one request should not: a pool of up to 10,000,000 vouchers, or
+        targeted vouchers for up to 1,000 classes in turn. Answers 202 with the job; read its progress with
+        getIssuanceJob. A chunk the rules refuse is listed under ``refusals``: a pool stops there, a
+        targeted job goes on with its next class."""
+        return self.issuance.start_issuance_job(
+            template_id=str(body["template_id"]), region_code=client.region_code, quantity=body.get("quantity"),
+            class_ids=[str(class_id) for class_id in body["class_ids"]] if "class_ids" in body else None)
+
+    @api("GET", "/v1/issuance-jobs/<job_id>", roles=READERS, operation_id="getIssuanceJob", tag="issuance")
+    def get_issuance_job(self, client, query, job_id):
+        """A bulk issuance job: its status (running, done, stopped), its progress (done of total vouchers
+        for a pool, classes for targeted vouchers), how many vouchers it issued, and what was refused."""
+        return self.issuance.get_issuance_job(job_id=job_id, region_code=client.region_code)
+
     @api("POST", "/v1/claims", roles={"channel"}, body=schemas.ClaimIn, status=201,
          operation_id="claimVoucher", tag="issuance")
     def claim_voucher(self, client, body):

@@ -81,9 +81,9 @@ def _send(client, path, part, key, retries):
     raise SystemExit("the platform did not answer; run the same upload again to go on where it stopped")
 
 
-def bar(done, total, out=sys.stderr, width=40):
-    filled = width * done // total
-    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} parts")
+def bar(done, total, unit="parts", out=sys.stderr, width=40):
+    filled = width * done // total if total else width
+    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {unit}")
     if done == total:
         out.write("\n")
     out.flush()

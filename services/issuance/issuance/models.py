@@ -191,3 +191,29 @@ class VoucherHistory(Base):
     status: Mapped[str] = mapped_column(String(12))
     at = mapped_column(DateTime(timezone=True), nullable=False)
     detail = mapped_column(JSONB)
+
+
+class IssuanceJob(Base):
+    """Bulk issuance in the background (批量发券任务): a pool too large for one request, or
+    targeted vouchers for many classes, issued a chunk per transaction. Each chunk advances
+    ``done`` (vouchers of a pool, classes of a targeted job) in the transaction that issues it,
+    so a restarted service goes on exactly where the last commit left off."""
+    __tablename__ = "issuance_jobs"
+    id: Mapped[uuid.UUID] = _id()
+    region_code: Mapped[str] = mapped_column(String(6))  # the region of the manager who started it
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # pool | targeted
+    class_ids = mapped_column(ARRAY(UUID(as_uuid=True)))  # a targeted job's classes, in order
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    refusals = mapped_column(JSONB, default=list)  # what a chunk was refused, with its class
+    status: Mapped[str] = mapped_column(String(8), default="running")  # running | done | stopped
+    correlation_id = mapped_column(Text)  # of the request that started it, for its events and log lines
+    created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        Index("issuance_jobs_running", "created_at", postgresql_where=text("status = 'running'")),
+        CheckConstraint("kind IN ('pool', 'targeted')", name="issuance_jobs_kind"),
+        CheckConstraint("done <= total", name="issuance_jobs_done_within_total"),
+    )

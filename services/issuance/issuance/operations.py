@@ -10,13 +10,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from common import codes, pagination, regions
+from common.db import insert_rows
 from common.identity import age_band
 from common.errors import Conflict, DomainError, Forbidden, InvalidInput, not_found
 from issuance import events
 from issuance.domain import catalogue, claims
 from issuance.domain.templates import CHINA, Distribution, check_terms, snapshot, today, voucher_valid_until
-from issuance.models import (ClassSession, Institution, InstitutionProject, Person, PersonGroup, Project,
-                             RosterEntry, Site, Template, TemplateVersion, TrainingClass, Voucher, VoucherHistory)
+from issuance.models import (ClassSession, Institution, InstitutionProject, IssuanceJob, Person, PersonGroup,
+                             Project, RosterEntry, Site, Template, TemplateVersion, TrainingClass, Voucher,
+                             VoucherHistory)
 
 
 def _now():
@@ -344,26 +346,64 @@ def template_view(template):
 
 def _reserve_quantity(session, template, count):
     """Take ``count`` from the template's quantity, or refuse: decided by one conditional
-    update, so concurrent issuances can never pass the cap together."""
+    update, so concurrent issuances can never pass the cap together. Called last, just before
+    the commit: the template's row stays locked only for that moment, so classes of one template
+    are issued in parallel, and a refusal rolls back the vouchers already written."""
     taken = session.execute(update(Template).where(Template.id == template.id,
                                                    Template.issued + count <= Template.quantity)
                             .values(issued=Template.issued + count).returning(Template.issued)).first()
     if taken is None:
-        raise Conflict("quantity_exceeded",
-                       f"Issuing {count} would exceed the template's quantity of {template.quantity}.")
+        raise _quantity_exceeded(template, count)
+
+
+def _quantity_exceeded(template, count):
+    return Conflict("quantity_exceeded", f"Issuing {count} would exceed the template's quantity of {template.quantity}.")
+
+
+def _check_quantity(template, count):
+    """Refuse at once what the quantity already left cannot hold, before writing anything."""
+    if template.issued + count > template.quantity:
+        raise _quantity_exceeded(template, count)
+
+
+_VOUCHER_COLUMNS = {"id": "uuid", "code": "text", "template_id": "uuid", "template_version": "int", "status": "text",
+                    "holder": "text", "claimed_at": "timestamptz", "valid_until": "date"}
+
+
+def _write_vouchers(session, rows):
+    """New vouchers, in bulk. Two issuances racing to give one person a voucher of the same
+    template meet at the unique index: the later is told to try again."""
+    try:
+        with session.begin_nested():
+            insert_rows(session, "vouchers", _VOUCHER_COLUMNS, rows)
+    except IntegrityError:
+        raise Conflict("concurrent_issuance", "Another issuance of this template to the same people is running; "
+                                              "try again: only people without a voucher get one.")
 
 
 def issue_pool(tx, *, template_id, quantity, region_code):
     """Issue ``quantity`` general vouchers into the template's pool (制券/发券)."""
     template = _template_in_region(tx.session, template_id, region_code)
-    if template.distribution != Distribution.GENERAL:
+    _require(template, Distribution.GENERAL)
+    return _issue_pool(tx, template, quantity)
+
+
+def _require(template, distribution):
+    """A pool comes from a general template; targeted vouchers from a targeted one."""
+    if template.distribution == distribution:
+        return
+    if distribution == Distribution.GENERAL:
         raise InvalidInput("not_general", "Only a general template issues a pool; targeted vouchers come from "
                                           "a class roster.")
-    _reserve_quantity(tx.session, template, quantity)
+    raise InvalidInput("not_targeted", "This template is general: issue a pool and let workers claim.")
+
+
+def _issue_pool(tx, template, quantity):
+    _check_quantity(template, quantity)
     batch_id = uuid.uuid4()
-    tx.session.execute(insert(Voucher), [{"id": uuid.uuid4(), "code": codes.new_code(), "template_id": template.id,
-                                          "template_version": template.version, "status": "issued"}
-                                         for _ in range(quantity)])
+    _write_vouchers(tx.session, [(str(uuid.uuid4()), code, str(template.id), template.version, "issued", None,
+                                  None, None) for code in codes.new_codes(quantity)])
+    _reserve_quantity(tx.session, template, quantity)
     tx.emit(events.VOUCHERS_ISSUED, aggregate_id=batch_id,
             payload={"batch_id": str(batch_id), "template": snapshot(template), "count": quantity})
     return {"batch_id": str(batch_id), "template_id": str(template.id), "issued": quantity}
@@ -373,8 +413,11 @@ def issue_targeted(tx, *, template_id, class_id, region_code):
     """Targeted vouchers (定向券) for everyone on a class roster, born claimed. Running it
     again for the same class issues only to people who have none yet."""
     template = _template_in_region(tx.session, template_id, region_code)
-    if template.distribution != Distribution.TARGETED:
-        raise InvalidInput("not_targeted", "This template is general: issue a pool and let workers claim.")
+    _require(template, Distribution.TARGETED)
+    return _issue_targeted(tx, template, class_id)
+
+
+def _issue_targeted(tx, template, class_id):
     claims.check_targeted(template, _get(tx.session, TrainingClass, class_id, "class"))
     holders = select(Voucher.holder).where(Voucher.template_id == template.id, Voucher.holder.is_not(None))
     person_keys = list(tx.session.scalars(select(RosterEntry.person_key).where(
@@ -382,20 +425,93 @@ def issue_targeted(tx, *, template_id, class_id, region_code):
     batch_id = uuid.uuid4()
     if not person_keys:
         return {"batch_id": None, "template_id": str(template.id), "issued": 0}
-    _reserve_quantity(tx.session, template, len(person_keys))
+    _check_quantity(template, len(person_keys))
     now, terms = _now(), snapshot(template)
     valid_until = voucher_valid_until(terms, today())
-    rows = [{"id": uuid.uuid4(), "code": codes.new_code(), "template_id": template.id,
-             "template_version": template.version, "status": "claimed", "holder": key, "claimed_at": now,
-             "valid_until": valid_until} for key in person_keys]
-    tx.session.execute(insert(Voucher), rows)
+    vouchers = [_claimed(uuid.uuid4(), code, key, now, valid_until)
+                for key, code in zip(person_keys, codes.new_codes(len(person_keys)))]
+    _write_vouchers(tx.session, [(v["voucher_id"], v["code"], str(template.id), template.version, "claimed",
+                                  v["person_key"], now, valid_until) for v in vouchers])
+    _reserve_quantity(tx.session, template, len(vouchers))
     tx.emit(events.VOUCHERS_ISSUED, aggregate_id=batch_id,
-            payload={"batch_id": str(batch_id), "template": terms, "count": len(rows)})
-    for start in range(0, len(rows), events.CLAIMED_CHUNK):
-        tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=batch_id, payload={"template": terms, "vouchers": [
-            _claimed(row["id"], row["code"], row["holder"], now, valid_until)
-            for row in rows[start:start + events.CLAIMED_CHUNK]]})
-    return {"batch_id": str(batch_id), "template_id": str(template.id), "issued": len(rows)}
+            payload={"batch_id": str(batch_id), "template": terms, "count": len(vouchers)})
+    for start in range(0, len(vouchers), events.CLAIMED_CHUNK):
+        tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=batch_id,
+                payload={"template": terms, "vouchers": vouchers[start:start + events.CLAIMED_CHUNK]})
+    return {"batch_id": str(batch_id), "template_id": str(template.id), "issued": len(vouchers)}
+
+
+def start_issuance_job(tx, *, template_id, region_code, quantity=None, class_ids=None):
+    """Bulk issuance in the background (批量发券任务): a pool of ``quantity`` vouchers, or targeted
+    vouchers for each of ``class_ids`` in turn. Checked now as far as it can be; then
+    ``advance_issuance_job`` issues it a chunk per transaction."""
+    template = _template_in_region(tx.session, template_id, region_code)
+    if quantity is not None:
+        _require(template, Distribution.GENERAL)
+        _check_quantity(template, quantity)
+        kind, total, wanted = "pool", quantity, None
+    else:
+        _require(template, Distribution.TARGETED)
+        wanted = _parse_ids(class_ids, "class")
+        found = set(tx.session.scalars(select(TrainingClass.id).where(TrainingClass.id.in_(wanted))))
+        missing = [class_id for class_id in wanted if class_id not in found]
+        if missing:
+            raise not_found("class", str(missing[0]))
+        kind, total = "targeted", len(wanted)
+    job = IssuanceJob(id=uuid.uuid4(), region_code=region_code, template_id=template.id, kind=kind, class_ids=wanted,
+                      total=total, done=0, issued=0, refusals=[], status="running",
+                      correlation_id=tx.correlation_id)
+    tx.session.add(job)
+    tx.session.flush()
+    return _job_view(job)
+
+
+def advance_issuance_job(tx, *, pool_chunk):
+    """Issue the next chunk of the oldest running job that no other worker holds: ``pool_chunk``
+    vouchers of a pool, or one class of a targeted job. A chunk refused (the quantity ran out, a
+    class trains another occupation) issues nothing: a pool stops there; a targeted job notes the
+    class and goes on. Returns False when no job is left to advance."""
+    job = tx.session.scalar(select(IssuanceJob).where(IssuanceJob.status == "running")
+                            .order_by(IssuanceJob.created_at).limit(1).with_for_update(skip_locked=True))
+    if job is None:
+        return False
+    tx.correlation_id = job.correlation_id
+    template = tx.session.get(Template, job.template_id)
+    class_id = job.class_ids[job.done] if job.kind == "targeted" else None
+    try:
+        with tx.session.begin_nested():
+            if job.kind == "pool":
+                issued = _issue_pool(tx, template, min(pool_chunk, job.total - job.done))["issued"]
+                job.done += issued
+            else:
+                issued = _issue_targeted(tx, template, class_id)["issued"]
+                job.done += 1
+            job.issued += issued
+    except DomainError as refusal:
+        if job.kind == "pool":
+            job.refusals, job.status = [refusal.as_dict()], "stopped"
+        else:
+            job.refusals, job.done = [*job.refusals, {"class_id": str(class_id), **refusal.as_dict()}], job.done + 1
+    if job.status == "running" and job.done == job.total:
+        job.status = "done"
+    if job.status != "running":
+        job.finished_at = _now()
+    return True
+
+
+def get_issuance_job(tx, *, job_id, region_code):
+    job = _get(tx.session, IssuanceJob, job_id, "job")
+    if not regions.contains(region_code, job.region_code):
+        raise Forbidden("other_region", "This job was started by a region outside yours.")
+    return _job_view(job)
+
+
+def _job_view(job):
+    return {"job_id": str(job.id), "template_id": str(job.template_id), "kind": job.kind, "status": job.status,
+            "progress": {"done": job.done, "total": job.total, "unit": "vouchers" if job.kind == "pool" else "classes"},
+            "issued": job.issued, "refusals": job.refusals,
+            "created_at": job.created_at.isoformat() if job.created_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
 
 def _claimed(voucher_id, code, holder, claimed_at, valid_until):

@@ -1,5 +1,7 @@
 """Issuance: templates, vouchers before use, and the catalogue (institutions, training projects,
 classes, rosters, persons). Entrypoints only hand a command to ``operations`` through ``db.run``."""
+import time
+
 from nameko.rpc import rpc
 
 from common.db import Database
@@ -8,6 +10,9 @@ from common.metrics import Metrics
 from common.timer import every
 from common.service import Observable
 from issuance import operations, schemas
+
+
+JOB_TICK_SECONDS = 5
 
 
 class IssuanceService(Observable):
@@ -62,6 +67,23 @@ class IssuanceService(Observable):
     def issue_targeted(self, *, template_id, class_id, region_code):
         return self.db.run(operations.issue_targeted, template_id=template_id, class_id=class_id,
                            region_code=region_code)
+
+    @rpc
+    def start_issuance_job(self, *, template_id, region_code, quantity=None, class_ids=None):
+        return self.db.run(operations.start_issuance_job, template_id=template_id, region_code=region_code,
+                           quantity=quantity, class_ids=class_ids)
+
+    @rpc
+    def get_issuance_job(self, *, job_id, region_code):
+        return self.db.run(operations.get_issuance_job, job_id=job_id, region_code=region_code)
+
+    @every("JOB_INTERVAL", default=1)
+    def advance_issuance_jobs(self):
+        """Running jobs, a chunk per transaction, for a few seconds a tick: a long job never holds
+        up the service's shutdown for more than that."""
+        chunk, until = int(self.config.get("JOB_CHUNK", 10_000)), time.monotonic() + JOB_TICK_SECONDS
+        while time.monotonic() < until and self.db.run(operations.advance_issuance_job, pool_chunk=chunk):
+            pass
 
     @rpc
     def update_template(self, *, template_id, region_code, changes):
