@@ -76,6 +76,7 @@ def claimants(process_index, channels, template_id, numbers, start_at, end_at, r
 
 def main():
     harness.require_platform()
+    harness.note(f"databases before the run: {harness.database_sizes()}")
     rpc = harness.Rpc()
     region, template_id, channels = setup(rpc)
     harness.wait_quiet()

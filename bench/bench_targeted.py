@@ -216,6 +216,7 @@ def issue(credentials, template_id, class_ids, results):
 
 def main():
     harness.require_platform()
+    harness.note(f"databases before the run: {harness.database_sizes()}")
     rpc = harness.Rpc()
     region = harness.fresh_region(rpc)
     rpc.close()

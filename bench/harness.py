@@ -243,6 +243,24 @@ def machine_busy(seconds=1.0):
     return 100 * (1 - (after["idle"] - before["idle"]) / max(total, 1e-9))
 
 
+def database_sizes():
+    """What the platform's databases hold before a run: the same code is slower over a bigger
+    database (on this machine PostgreSQL keeps 128 MB in its buffers), so every run says."""
+    import psycopg2
+    sizes = []
+    with psycopg2.connect(psycopg2_dsn("issuance")) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), pg_database_size(current_database()) FROM vouchers")
+        vouchers, size = cursor.fetchone()
+    connection.close()
+    sizes.append(f"issuance {size / 2**20:.0f} MB ({vouchers} vouchers)")
+    for service in ("redemption", "statistics"):
+        with psycopg2.connect(psycopg2_dsn(service)) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT pg_database_size(current_database())")
+            sizes.append(f"{service} {cursor.fetchone()[0] / 2**20:.0f} MB")
+        connection.close()
+    return ", ".join(sizes)
+
+
 def wait_machine_quiet(threshold=15.0, timeout=60.0):
     """Wait (up to ``timeout``) until the machine is nearly idle before measuring, and say so
     if it never is: on two cores, anything else running (a test suite, another platform)

@@ -5,7 +5,7 @@ import datetime
 import uuid
 from collections import Counter
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -539,14 +539,12 @@ def claim_vouchers(tx, batch):
             by_template.setdefault(uuid.UUID(str(claim["template_id"])), []).append(index)
         except ValueError:
             outcomes[index] = not_found("template", claim["template_id"])
-    templates = {t.id: t for t in tx.session.scalars(select(Template).where(Template.id.in_(by_template)))}
+    templates, terms = _templates_with_versions(tx.session, list(by_template))
     holders = sorted({batch[i]["person"]["person_key"] for indexes in by_template.values() for i in indexes})
     _lock_holders(tx.session, [(template_id, batch[i]["person"]["person_key"])
                                for template_id, indexes in by_template.items() for i in indexes])
-    held = set(tx.session.execute(select(Voucher.template_id, Voucher.holder).where(
-        Voucher.template_id.in_(list(templates)), Voucher.holder.in_(holders))).tuples())
     day = today()
-    trained = _trained_this_year(tx.session, holders, day)
+    held, trained = _holdings(tx.session, holders, list(templates), day)
     groups = _groups(tx.session, holders) if any(t.eligible_groups for t in templates.values()) else {}
     now, claimed, persons = _now(), [], {}
     for template_id, indexes in by_template.items():
@@ -559,11 +557,10 @@ def claim_vouchers(tx, batch):
             select(Voucher.id, Voucher.code, Voucher.template_version)
             .where(Voucher.template_id == template.id, Voucher.status == "issued")
             .limit(len(indexes)).with_for_update(skip_locked=True)))
-        terms = _versions(tx.session, template, {row.template_version for row in pool})
         for index in indexes:
             person = batch[index]["person"]
             holder = person["person_key"]
-            voucher_terms = terms[pool[0].template_version if pool else template.version]
+            voucher_terms = terms[template.id, pool[0].template_version if pool else template.version]
             try:
                 if (template.id, holder) in held:
                     raise claims.already_claimed()
@@ -587,17 +584,48 @@ def claim_vouchers(tx, batch):
         tx.session.execute(_CLAIM, {"claimed_at": now, "ids": [v["voucher_id"] for _, v in claimed],
                                     "holders": [v["person_key"] for _, v in claimed],
                                     "valid_until": [v["valid_until"] for _, v in claimed]})
-        _history(tx.session, [v["voucher_id"] for _, v in claimed], "claimed", now)
         _emit_claimed(tx, claimed)
     return outcomes
 
 
+# The vouchers claimed, and their history, in one round trip.
 _CLAIM = text("""
-    UPDATE vouchers SET status = 'claimed', holder = claim.holder, claimed_at = :claimed_at,
-                        valid_until = claim.valid_until
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:holders AS text[]), CAST(:valid_until AS date[]))
-         AS claim (id, holder, valid_until)
-    WHERE vouchers.id = claim.id""")
+    WITH claimed AS (
+        UPDATE vouchers SET status = 'claimed', holder = claim.holder, claimed_at = :claimed_at,
+                            valid_until = claim.valid_until
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:holders AS text[]), CAST(:valid_until AS date[]))
+             AS claim (id, holder, valid_until)
+        WHERE vouchers.id = claim.id
+        RETURNING vouchers.id)
+    INSERT INTO voucher_history (voucher_id, status, at) SELECT id, 'claimed', :claimed_at FROM claimed""")
+
+
+def _templates_with_versions(session, template_ids):
+    """The templates named, and the terms of each of their versions by (template id, version)."""
+    templates, terms = {}, {}
+    for template, version, version_terms in session.execute(
+            select(Template, TemplateVersion.version, TemplateVersion.terms).join(
+                TemplateVersion, TemplateVersion.template_id == Template.id).where(Template.id.in_(template_ids))):
+        templates[template.id] = template
+        terms[template.id, version] = version_terms
+    return templates, terms
+
+
+def _holdings(session, person_keys, template_ids, day):
+    """Which of ``template_ids`` each person holds a voucher of, as (template id, person) pairs,
+    and the occupations each trained in with a voucher this (China) year: one read of their
+    vouchers for both."""
+    start = datetime.datetime.combine(day.replace(month=1, day=1), datetime.time(), CHINA)
+    used_this_year = and_(Voucher.status.in_(("used", "settled")), Voucher.used_at >= start)
+    held, trained = set(), {}
+    for template_id, holder, used, occupation in session.execute(
+            select(Voucher.template_id, Voucher.holder, used_this_year, Template.occupation).join(Template)
+            .where(Voucher.holder.in_(person_keys), or_(Voucher.template_id.in_(template_ids), used_this_year))):
+        if template_id in template_ids:
+            held.add((template_id, holder))
+        if used:
+            trained.setdefault(holder, set()).add(occupation)
+    return held, trained
 
 
 CLAIM_LOCK = 1  # advisory lock namespace of claims
@@ -610,14 +638,6 @@ def _lock_holders(session, pairs):
     if keys:
         session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(key)) "
                              "FROM unnest(CAST(:keys AS text[])) AS key"), {"space": CLAIM_LOCK, "keys": keys})
-
-
-def _versions(session, template, versions):
-    """The terms of each template version named, and of the current one."""
-    wanted = versions | {template.version}
-    return {row.version: row.terms for row in session.execute(
-        select(TemplateVersion.version, TemplateVersion.terms).where(
-            TemplateVersion.template_id == template.id, TemplateVersion.version.in_(wanted)))}
 
 
 def _emit_claimed(tx, claimed):
@@ -637,16 +657,6 @@ def _groups(session, person_keys):
             PersonGroup.person_key, PersonGroup.group, PersonGroup.region_code)
             .where(PersonGroup.person_key.in_(person_keys))):
         found.setdefault(key, []).append((group, region_code))
-    return found
-
-
-def _trained_this_year(session, person_keys, day):
-    """Occupations each person trained in with a voucher this (China) year."""
-    start = datetime.datetime.combine(day.replace(month=1, day=1), datetime.time(), CHINA)
-    found = {}
-    for key, occupation in session.execute(select(Voucher.holder, Template.occupation).join(Template).where(
-            Voucher.holder.in_(person_keys), Voucher.status.in_(("used", "settled")), Voucher.used_at >= start)):
-        found.setdefault(key, set()).add(occupation)
     return found
 
 
