@@ -44,23 +44,6 @@ TIMEOUT = float(os.environ.get("TIMEOUT", 600))
 OCCUPATION, LEVEL = "6-31-01-03", 4
 
 
-def register_institution(gateway, region):
-    return harness.ok(gateway.post("/v1/institutions", {
-        "region_code": region, "name": "长沙市职业技能培训学校 (bench)", "credit_code": _credit_code(),
-        "sites": [{"name": "芙蓉校区", "address": "长沙市芙蓉区八一路1号", "latitude": 28.1960,
-                   "longitude": 112.9823, "radius_m": 150}]}))
-
-
-def _credit_code():
-    """A unified social credit code (GB 32100) that passes its check character."""
-    import random
-    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-    body = "9143" + "".join(random.choice(alphabet) for _ in range(13))
-    check = (31 - sum(alphabet.index(c) * w for c, w in zip(body, weights)) % 31) % 31
-    return body + alphabet[check]
-
-
 def register_classes(gateway, institution, numbers):
     """One class per CLASS_SIZE people; through the gateway with their roster, or empty."""
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -227,7 +210,7 @@ def main():
                  f"rosters {'through POST /v1/classes' if ROSTER_VIA == 'gateway' else 'COPYed into issuance (persons, roster); classes through the gateway'}; "
                  f"{ISSUE_CONCURRENCY} issue requests in flight")
     began = time.perf_counter()
-    institution = register_institution(gateway, region)
+    institution = harness.register_institution(gateway, region)
     numbers = harness.id_numbers(ROSTER)
     registered = register_classes(gateway, institution, numbers)
     harness.note(f"set-up: {len(registered)} classes registered in {time.perf_counter() - began:.1f} s")

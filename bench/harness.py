@@ -144,6 +144,17 @@ class LoadClient:
                     raise
 
 
+def register_institution(gateway, region):
+    """A training institution of ``region`` with one site, through the gateway."""
+    from common import credit_codes
+    first17 = "9143" + "".join(random.choice(credit_codes.ALPHABET) for _ in range(13))
+    return ok(gateway.post("/v1/institutions", {
+        "region_code": region, "name": "长沙市职业技能培训学校 (bench)",
+        "credit_code": first17 + credit_codes.check_character(first17),
+        "sites": [{"name": "芙蓉校区", "address": "长沙市芙蓉区八一路1号", "latitude": 28.1960,
+                   "longitude": 112.9823, "radius_m": 150}]}))
+
+
 def ok(response, expected=(200, 201)):
     if response.status_code not in expected:
         raise SystemExit(f"{response.request.method} {response.request.path_url}: {response.status_code} "
@@ -241,6 +252,37 @@ def machine_busy(seconds=1.0):
     after = _machine()
     total = sum(after.values()) - sum(before.values())
     return 100 * (1 - (after["idle"] - before["idle"]) / max(total, 1e-9))
+
+
+def vouchers_of(template_id):
+    """(code, holder's person key, class id) of each voucher of a targeted template."""
+    import psycopg2
+    with psycopg2.connect(psycopg2_dsn("issuance")) as connection, connection.cursor() as cursor:
+        cursor.execute("""SELECT v.code, v.holder, r.class_id FROM vouchers v JOIN roster r ON r.person_key = v.holder
+                          WHERE v.template_id = %s ORDER BY v.code""", (template_id,))
+        rows = [(code, holder, str(class_id)) for code, holder, class_id in cursor.fetchall()]
+    connection.close()
+    return rows
+
+
+def used_twice(region, codes):
+    """Uses answered 201 more than once, or more or fewer than redemption recorded in the region."""
+    import psycopg2
+    with psycopg2.connect(psycopg2_dsn("redemption")) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM voucher_rights WHERE region_code = %s AND status = 'used'", (region,))
+        recorded = cursor.fetchone()[0]
+    connection.close()
+    return (len(codes) - len(set(codes))) + abs(recorded - len(set(codes)))
+
+
+def wait_counted(rpc, region, name, expected, timeout=120.0):
+    """When statistics' region_summary first counts ``expected`` of ``name`` (perf_counter), or None."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if rpc.statistics.region_summary(region_code=region)[name] >= expected:
+            return time.perf_counter()
+        time.sleep(0.2)
+    return None
 
 
 def database_sizes():

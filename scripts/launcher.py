@@ -4,6 +4,7 @@
     python scripts/launcher.py down [--profile dev|test]
     python scripts/launcher.py status
     python scripts/launcher.py gateway-cli add-client --role manager --region 430000 --name "Hunan HR"
+    python scripts/launcher.py redemption-cli rotate-qr-key
 
 A profile is a set of databases, a RabbitMQ virtual host and ports, so that the test
 suite's platform never meets a developer's running one. Each service runs as its own
@@ -32,11 +33,13 @@ SERVICES = {  # name: (directory, module, port offset)
     "statistics": ("services/statistics", "stats.service:StatisticsService", 5),
     "gateway": ("gateway", "gateway.service:GatewayService", 0),
 }
+OPERATOR_CLIS = {"gateway-cli": ("gateway", "gateway.cli"), "redemption-cli": ("redemption", "redemption.cli")}
 PROFILES = {
     "dev": {"db_prefix": "vt_", "vhost": "/", "base_port": 8000},
     # The test profile starts from nothing each time, as CI does: tests count what they made.
     "test": {"db_prefix": "vt_test_", "vhost": "vt_test", "base_port": 18000, "disposable": True,
-             "env": {"RPC_TIMEOUT": "3", "EVENT_MAX_ATTEMPTS": "3", "EXPIRY_INTERVAL": "1", "JOB_CHUNK": "1000"}},
+             "env": {"RPC_TIMEOUT": "3", "EVENT_MAX_ATTEMPTS": "3", "EXPIRY_INTERVAL": "1", "JOB_CHUNK": "1000",
+                     "QR_KEY_CACHE_SECONDS": "0"}},
 }
 # eventlet warns on every import that it is in maintenance mode; ADR 0001 says why we accept it.
 QUIET_WARNINGS = "ignore::Warning:nameko.cli.commands,ignore::Warning:nameko.containers,ignore::Warning:nameko.messaging,ignore::Warning:nameko.extensions"
@@ -240,12 +243,13 @@ def status(profile):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "status", "prepare", "gateway-cli"])
+    parser.add_argument("command", choices=["up", "down", "status", "prepare", *OPERATOR_CLIS])
     parser.add_argument("--profile", choices=PROFILES, default=os.environ.get("VT_PROFILE", "dev"))
     args, rest = parser.parse_known_args()
-    if args.command == "gateway-cli":  # the operator CLI, with this machine's database and secrets
-        sys.exit(subprocess.run([VENV_BIN / "python", "-m", "gateway.cli", *rest], cwd=ROOT / "gateway",
-                                env=environment(args.profile, "gateway")).returncode)
+    if args.command in OPERATOR_CLIS:  # an operator CLI, with this machine's database and secrets
+        service, module = OPERATOR_CLIS[args.command]
+        sys.exit(subprocess.run([VENV_BIN / "python", "-m", module, *rest], cwd=ROOT / SERVICES[service][0],
+                                env=environment(args.profile, service)).returncode)
     {"up": up, "down": down, "status": status, "prepare": prepare}[args.command](args.profile)
 
 

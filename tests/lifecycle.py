@@ -79,10 +79,17 @@ def _created_after_replication(send):
     return response.json()
 
 
-def redeem(gateway, p, code):
-    """The institution scans the voucher."""
+def redeem(gateway, p, code, holder=None):
+    """The institution scans the voucher: the QR code its holder shows, when the holder is named,
+    else the code typed from the print."""
+    def scan():
+        if holder is None:
+            return {"code": code}
+        shown = gateway.call("POST", f"/v1/vouchers/{code}/qr", p.channel, {"id_number": holder})
+        assert shown.status_code == 200, shown.text
+        return {"qr": shown.json()["payload"]}
     return _created_after_replication(lambda: gateway.call(
-        "POST", "/v1/redemptions", p.institution, {"code": code, "class_id": p.class_id}))
+        "POST", "/v1/redemptions", p.institution, {**scan(), "class_id": p.class_id}))
 
 
 def check_in(gateway, p, worker):

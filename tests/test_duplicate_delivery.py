@@ -32,10 +32,22 @@ def claimed(region, template=None):
         "claimed_at": NOW}]}
 
 
-def used(voucher_id, code, template):
+def used(voucher_id, code, template, use_seq=1, institution_id=None, used_at=NOW):
+    """One use, as ``vouchers_used`` carries it."""
     return {"voucher_id": voucher_id, "code": code, "person_key": uuid.uuid4().hex * 2,
-            "institution_id": str(uuid.uuid4()), "class_id": str(uuid.uuid4()), "used_at": NOW,
-            "template": template}
+            "institution_id": institution_id or str(uuid.uuid4()), "class_id": str(uuid.uuid4()), "device_id": None,
+            "used_at": used_at, "use_seq": use_seq, "template": template}
+
+
+def vouchers_used(*uses):
+    return {"vouchers": list(uses)}
+
+
+def use_reversed(use, reversed_at=NOW):
+    """The reversal of ``use`` (a ``used`` voucher)."""
+    return {**{key: use[key] for key in ("voucher_id", "code", "person_key", "institution_id", "class_id", "used_at",
+                                         "use_seq", "template")},
+            "reversed_at": reversed_at, "reason": "mistaken_scan"}
 
 
 def settled(voucher_id, code, template):
@@ -95,13 +107,15 @@ class World:
         engine.dispose()
         return value
 
-    def deliver(self, service, method, source, event_type, payload, event=None):
+    def deliver(self, service, method, source, event_type, payload, event=None, wait=True):
+        """Put the event into the handler's queue and, unless told not to, wait until it is handled."""
         event = event or Event(type=event_type, source=source, aggregate_id=str(uuid.uuid4()), payload=payload)
         queue = queue_names(source, event_type, service, method)[0]
         with Connection(self.amqp_uri) as connection:
             connection.Producer().publish(event.to_message(), exchange="", routing_key=queue, serializer="json",
                                           delivery_mode=2)
-        self.quiet()
+        if wait:
+            self.quiet()
         return event
 
     def real_claimed_voucher(self):
@@ -121,7 +135,17 @@ def stats(world, key):
 # (service, handler) -> arrange(world) returning (payload, observe)
 def _issuance_used(w):
     voucher_id, code, template = w.real_claimed_voucher()
-    return used(voucher_id, code, template), lambda: w.rpc.issuance.get_voucher(code=code)["status"]
+    return vouchers_used(used(voucher_id, code, template)), lambda: w.rpc.issuance.get_voucher(code=code)["status"]
+
+
+def _issuance_use_reversed(w):
+    voucher_id, code, template = w.real_claimed_voucher()
+    use = used(voucher_id, code, template)
+    w.deliver("issuance", "handle_vouchers_used", "redemption", "vouchers_used", vouchers_used(use))
+    return use_reversed(use), lambda: w.sql(
+        "issuance", "SELECT v.status || ' ' || v.use_seq || ' ' || count(h.id) FROM vouchers v "
+                    "LEFT JOIN voucher_history h ON h.voucher_id = v.id AND h.status = 'use_reversed' "
+                    "WHERE v.id = :v GROUP BY v.id", v=voucher_id)
 
 
 def _issuance_settled(w):
@@ -195,8 +219,17 @@ def _attendance_roster(w):
 
 
 def _settlement_used(w):
-    return (used(str(uuid.uuid4()), codes.new_code(), terms(w.region)),
+    return (vouchers_used(used(str(uuid.uuid4()), codes.new_code(), terms(w.region))),
             lambda: w.rpc.settlement.region_summary(region_code=w.region))
+
+
+def _settlement_use_reversed(w):
+    use = used(str(uuid.uuid4()), codes.new_code(), terms(w.region))
+    w.deliver("settlement", "handle_vouchers_used", "redemption", "vouchers_used", vouchers_used(use))
+    return use_reversed(use), lambda: (
+        w.rpc.settlement.region_summary(region_code=w.region),
+        w.sql("settlement", "SELECT status || ' ' || use_seq FROM used_vouchers WHERE voucher_id = :v",
+              v=use["voucher_id"]))
 
 
 def _settlement_completed(w):
@@ -215,7 +248,14 @@ def _stats_claimed(w):
 
 
 def _stats_used(w):
-    return used(str(uuid.uuid4()), codes.new_code(), terms(w.region)), stats(w, "used")
+    template = terms(w.region)
+    return vouchers_used(*(used(str(uuid.uuid4()), codes.new_code(), template) for _ in range(2))), stats(w, "used")
+
+
+def _stats_use_reversed(w):
+    use = used(str(uuid.uuid4()), codes.new_code(), terms(w.region))
+    w.deliver("statistics", "handle_vouchers_used", "redemption", "vouchers_used", vouchers_used(use))
+    return use_reversed(use), stats(w, "used")
 
 
 def _stats_settled(w):
@@ -239,7 +279,8 @@ def _stats_expired(w):
 
 CASES = {
     ("issuance", "handle_vouchers_voided"): _issuance_voided,
-    ("issuance", "handle_voucher_used"): _issuance_used,
+    ("issuance", "handle_vouchers_used"): _issuance_used,
+    ("issuance", "handle_voucher_use_reversed"): _issuance_use_reversed,
     ("issuance", "handle_vouchers_settled"): _issuance_settled,
     ("issuance", "handle_voucher_returned"): _issuance_returned,
     ("issuance", "handle_vouchers_expired"): _issuance_expired,
@@ -250,11 +291,13 @@ CASES = {
     ("redemption", "handle_institution_projects_changed"): _redemption_institution_projects,
     ("attendance", "handle_class_registered"): _attendance_class,
     ("attendance", "handle_roster_extended"): _attendance_roster,
-    ("settlement", "handle_voucher_used"): _settlement_used,
+    ("settlement", "handle_vouchers_used"): _settlement_used,
+    ("settlement", "handle_voucher_use_reversed"): _settlement_use_reversed,
     ("settlement", "handle_training_completed"): _settlement_completed,
     ("statistics", "handle_vouchers_issued"): _stats_issued,
     ("statistics", "handle_vouchers_claimed"): _stats_claimed,
-    ("statistics", "handle_voucher_used"): _stats_used,
+    ("statistics", "handle_vouchers_used"): _stats_used,
+    ("statistics", "handle_voucher_use_reversed"): _stats_use_reversed,
     ("statistics", "handle_vouchers_settled"): _stats_settled,
     ("statistics", "handle_vouchers_voided"): _stats_voided,
     ("statistics", "handle_voucher_returned"): _stats_returned,

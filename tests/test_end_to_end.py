@@ -20,7 +20,7 @@ def test_the_whole_voucher_lifecycle(gateway, clients, rpc):
     assert targeted["issued"] == 3
 
     general = lifecycle.claim(gateway, p, p.workers[0])
-    used = lifecycle.redeem(gateway, p, general["code"])
+    used = lifecycle.redeem(gateway, p, general["code"], holder=p.workers[0])
     assert used["status"] == "used"
 
     for worker in p.workers:

@@ -61,10 +61,17 @@ def claimed(amqp_uri, template, *claimed_at):
 
 
 def used(amqp_uri, template, used_at):
-    deliver(amqp_uri, "redemption", "voucher_used", "handle_voucher_used", {
-        "voucher_id": str(uuid.uuid4()), "code": codes.new_code(), "person_key": uuid.uuid4().hex * 2,
-        "institution_id": str(uuid.uuid4()), "class_id": str(uuid.uuid4()), "used_at": used_at,
-        "template": template}, NOV_25)
+    """Delivers a use, and returns it."""
+    use = {"voucher_id": str(uuid.uuid4()), "code": codes.new_code(), "person_key": uuid.uuid4().hex * 2,
+           "institution_id": str(uuid.uuid4()), "class_id": str(uuid.uuid4()), "device_id": None, "used_at": used_at,
+           "use_seq": 1, "template": template}
+    deliver(amqp_uri, "redemption", "vouchers_used", "handle_vouchers_used", {"vouchers": [use]}, NOV_25)
+    return use
+
+
+def use_reversed(amqp_uri, use, reversed_at):
+    deliver(amqp_uri, "redemption", "voucher_use_reversed", "handle_voucher_use_reversed",
+            {**use, "reversed_at": reversed_at, "reason": "mistaken_scan"}, reversed_at)
 
 
 def settled(amqp_uri, template, at):
@@ -171,6 +178,19 @@ def test_voided_vouchers_stay_claimed_in_the_running_counts(rpc, city):
 def test_the_nation_reports_the_made_up_province_as_one_row(rpc, city):
     row = row_of(rpc, "000000", "2026-12", PROVINCE)
     assert row["to_date"]["issued"] >= 35 and row["to_date"]["voided"] >= 2
+
+
+def test_a_use_undone_leaves_the_month_of_the_use_not_the_month_of_its_reversal(rpc, amqp_uri, quiet):
+    city = new_city(rpc)
+    county = city[:4] + "01"
+    face = terms(county, "face_value", "general")
+    issued(amqp_uri, face, 10, OCT_15)
+    use_reversed(amqp_uri, used(amqp_uri, face, OCT_20), NOV_5)
+    used(amqp_uri, face, NOV_20)
+    quiet()
+    _counted(rpc.statistics.region_summary(region_code=city), counters(issued=10, used=1))
+    assert_row(rpc, city, "2026-10", county, counters(issued=10), counters(issued=10))
+    assert_row(rpc, city, "2026-11", county, counters(used=1), counters(issued=10, used=1))
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-1", "11-2026", "2026-11-01", ""])

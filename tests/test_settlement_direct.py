@@ -1,9 +1,9 @@
 """Direct settlement (培训券结算) and certificates (添加证书) through settlement's RPC.
 
-The used vouchers are fabricated: voucher_used and training_completed events go straight
-into settlement's handler queues, as in test_duplicate_delivery, each in a region no other
-test has. Remote refusals come back as the classes of common.errors (registered with
-nameko by importing it)."""
+The used vouchers are fabricated: vouchers_used, voucher_use_reversed and training_completed
+events go straight into settlement's handler queues, as in test_duplicate_delivery, each in a
+region no other test has. Remote refusals come back as the classes of common.errors
+(registered with nameko by importing it)."""
 import datetime
 import uuid
 
@@ -26,6 +26,7 @@ class Used:
         self.amqp_uri, self.quiet = amqp_uri, quiet
         self.region = new_region()
         self.institution_id = str(uuid.uuid4())
+        self.uses = {}  # code: the use delivered
 
     def _deliver(self, source, event_type, method, payload):
         event = Event(type=event_type, source=source, aggregate_id=str(uuid.uuid4()), payload=payload)
@@ -40,16 +41,23 @@ class Used:
         template = {"template_id": str(uuid.uuid4()), "region_code": region or self.region,
                     "function": "face_value", "distribution": "general", "face_value_fen": FACE_VALUE_FEN,
                     "subsidy_standard_fen": None}
-        self._deliver("redemption", "voucher_used", "handle_voucher_used", {
+        self.uses[code] = {
             "voucher_id": str(uuid.uuid4()), "code": code, "person_key": person_key,
-            "institution_id": institution_id or self.institution_id, "class_id": class_id,
-            "used_at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "template": template})
+            "institution_id": institution_id or self.institution_id, "class_id": class_id, "device_id": None,
+            "used_at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "use_seq": 1, "template": template}
+        self._deliver("redemption", "vouchers_used", "handle_vouchers_used", {"vouchers": [self.uses[code]]})
         if completed:
             self._deliver("attendance", "training_completed", "handle_training_completed", {
                 "class_id": class_id, "institution_id": institution_id or self.institution_id,
                 "region_code": region or self.region, "person_key": person_key, "attendance_rate": 1.0,
                 "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat()})
         return code, person_key
+
+    def reverse(self, code):
+        """Redemption undoes the use of ``code``."""
+        self._deliver("redemption", "voucher_use_reversed", "handle_voucher_use_reversed", {
+            **self.uses[code], "reversed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "reason": "mistaken_scan"})
 
 
 @pytest.fixture
@@ -117,6 +125,17 @@ def test_a_settlement_with_no_payable_line_is_refused_whole_with_its_lines(rpc, 
         "already_settled", "training_not_completed", "not_used"]
     # Nothing was written: still only the voucher settled before.
     assert rpc.settlement.region_summary(region_code=used.region)["settled"] == 1
+
+
+def test_a_voucher_whose_use_was_undone_is_refused_as_use_reversed(rpc, used):
+    undone, _ = used.voucher()
+    payable, _ = used.voucher()
+    used.quiet()
+    used.reverse(undone)
+    used.quiet()
+    result = settle(rpc, used, [undone, payable])
+    assert reasons(result) == ["use_reversed", None]
+    assert rpc.settlement.region_summary(region_code=used.region)["used"] == 1
 
 
 # --- add_certificate ----------------------------------------------------------------------

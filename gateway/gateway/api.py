@@ -56,8 +56,9 @@ class ApiEndpoint(HttpRequestHandler):
     registry = ClientRegistry()
 
     def __init__(self, method, url, *, roles, operation_id, body=None, query=None, status=200, tag=None,
-                 changes_nothing=False, csv=None, **kwargs):
+                 changes_nothing=False, csv=None, produces=(), **kwargs):
         self.roles = frozenset(roles)
+        self.produces = produces  # media types the success answer may have besides JSON (a QR image)
         self.operation_id = operation_id
         self.body_schema = body
         self.csv = csv

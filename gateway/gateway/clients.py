@@ -29,10 +29,11 @@ _NONCES = text("""
     INSERT INTO nonces (key_id, nonce)
     SELECT n.key_id, n.nonce FROM unnest(CAST(:key_ids AS text[]), CAST(:nonces AS text[])) AS n (key_id, nonce)
     JOIN client_keys k ON k.key_id = n.key_id AND k.revoked_at IS NULL
-    JOIN clients c ON c.id = k.client_id AND c.active
+    JOIN clients c ON c.id = k.client_id AND c.active AND c.disabled_at IS NULL
     ON CONFLICT DO NOTHING RETURNING key_id, nonce""")
 _STANDING = text("""
-    SELECT k.key_id, k.revoked_at IS NOT NULL AS key_revoked, NOT c.active AS client_revoked
+    SELECT k.key_id, k.revoked_at IS NOT NULL AS key_revoked, NOT c.active AS client_revoked,
+           c.disabled_at IS NOT NULL AS device_disabled
     FROM client_keys k JOIN clients c ON c.id = k.client_id WHERE k.key_id = ANY(:key_ids)""")
 _PRUNE = text("DELETE FROM nonces WHERE seen_at < now() - make_interval(secs => :seconds)")
 
@@ -151,6 +152,9 @@ class ClientRegistry(SharedExtension):
                 outcomes.append(Unauthenticated("key_revoked", "This key was revoked; sign with your other key."))
             elif pair[0] in standing and standing[pair[0]].client_revoked:
                 outcomes.append(Unauthenticated("client_revoked", "This client was revoked."))
+            elif pair[0] in standing and standing[pair[0]].device_disabled:
+                outcomes.append(Unauthenticated("device_disabled", "This device was disabled by its institution; "
+                                                                   "ask it to enable the device again."))
             else:
                 outcomes.append(Unauthenticated("replayed_nonce",
                                                 "This nonce was already used; every request needs a new one."))

@@ -2,7 +2,7 @@
 seen within the signature window."""
 import uuid
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -23,6 +23,9 @@ class ApiClient(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     rate_limit: Mapped[int] = mapped_column(Integer, default=100, server_default="100")  # requests per second
     created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+    disabled_at = mapped_column(DateTime(timezone=True))  # a device its institution disabled, until re-enabled
+    __table_args__ = (Index("clients_devices_of_institution", "institution_id", "created_at",
+                            postgresql_where=text("role = 'device'")),)
 
 
 class ClientKey(Base):

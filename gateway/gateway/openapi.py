@@ -57,6 +57,9 @@ def document(service_cls):
                           **{code: {"description": text, "content": {"application/json": {
                               "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in _ERRORS.items()}},
         }
+        for media_type in entrypoint.produces:
+            operation["responses"][str(entrypoint.success_status)]["content"][media_type] = {
+                "schema": {"type": "string", "format": "binary"}}
         if entrypoint.query_schema is not None:
             operation["parameters"] += [{"in": "query", "schema": entrypoint.query_schema}]
         if entrypoint.needs_idempotency_key:

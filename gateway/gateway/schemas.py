@@ -1,5 +1,6 @@
 """What crosses the gateway: every request body is loaded through one of these before
 any service sees it. Amounts are integer fen; times carry a timezone."""
+import datetime
 import re
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
@@ -15,6 +16,17 @@ NAME = dict(required=True, validate=validate.Length(min=1, max=200))
 # Unified social credit code (统一社会信用代码): 18 characters of digits and capitals without I, O, S, V, Z.
 CREDIT_CODE = validate.Regexp(r"^[0-9A-HJ-NPQRTUWXY]{18}$", error="Must be an 18-character unified social credit code.")
 ID_NUMBER = fields.String(required=True, validate=validate.Length(equal=18, error="An ID number has 18 characters."))
+
+
+class Moment(fields.AwareDateTime):
+    """A time with its offset, kept in UTC: any offset ISO 8601 allows (up to ±23:59), while
+    PostgreSQL refuses offsets beyond ±15:59."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs).astimezone(datetime.timezone.utc)
+        except OverflowError:
+            raise ValidationError("Not a time the platform can keep.")
 
 
 class StrictSchema(Schema):
@@ -125,8 +137,8 @@ class ProjectsQuery(StrictSchema):
 
 
 class SessionIn(StrictSchema):
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -245,9 +257,74 @@ class ClaimIn(StrictSchema):
     id_number = ID_NUMBER
 
 
-class RedemptionIn(StrictSchema):
-    code = fields.String(required=True, validate=validate.Length(min=13, max=32))
+QR_PAYLOAD = dict(validate=validate.Length(min=13, max=512),
+                  metadata={"description": "the text the scanner read from the voucher's QR code (VT1.…)"})
+CODE = dict(validate=validate.Length(min=13, max=32),
+            metadata={"description": "the voucher's unique code, typed from the print (check character included)"})
+
+
+class ScannedIn(StrictSchema):
+    """What a scanner read: the signed QR payload, or the code typed by hand; one of the two."""
+    qr = fields.String(**QR_PAYLOAD)
+    code = fields.String(**CODE)
+
+    @validates_schema
+    def _one_of(self, data, **kwargs):
+        if ("qr" in data) == ("code" in data):
+            raise ValidationError("Give either qr (the scanned payload) or code (typed by hand), not both.", "qr")
+
+
+class RedemptionIn(ScannedIn):
     class_id = fields.UUID(required=True)
+
+
+class OnlineRedemptionIn(StrictSchema):
+    code = fields.String(required=True, **CODE)
+    class_id = fields.UUID(required=True)
+    id_number = ID_NUMBER  # the holder's, as the e-card channel authenticated them
+
+
+class OfflineScanIn(StrictSchema):
+    sequence = fields.Integer(required=True, validate=validate.Range(0, 2**53),
+                              metadata={"description": "the device's own number for this scan, never reused"})
+    qr = fields.String(required=True, **QR_PAYLOAD)
+    class_id = fields.UUID(required=True)
+    scanned_at = Moment(required=True)
+
+
+class OfflineBatchIn(StrictSchema):
+    scans = fields.List(fields.Nested(OfflineScanIn), required=True, validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def _distinct(self, data, **kwargs):
+        sequences = [scan["sequence"] for scan in data.get("scans", ())]
+        if len(set(sequences)) != len(sequences):
+            raise ValidationError("Each scan needs its own sequence number.", "scans")
+
+
+REVERSAL_REASONS = ["mistaken_scan", "wrong_class", "wrong_person"]
+
+
+class ReversalIn(StrictSchema):
+    reason = fields.String(required=True, validate=validate.OneOf(REVERSAL_REASONS))
+
+
+class VoucherQrIn(StrictSchema):
+    id_number = ID_NUMBER  # the holder's, as the e-card channel authenticated them
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "png", "svg"]))
+
+
+class DeviceIn(StrictSchema):
+    name = fields.String(**NAME)
+
+
+class PageQuery(StrictSchema):
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class ConflictsQuery(PageQuery):
+    region_code = fields.String(load_default=None, validate=REGION_CODE)
 
 
 class ReturnIn(StrictSchema):
@@ -296,10 +373,6 @@ class HolderQuery(StrictSchema):
     id_number = ID_NUMBER
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-
-
-class VerificationIn(StrictSchema):
-    code = fields.String(required=True, validate=validate.Length(min=13, max=32))
 
 
 class QrIn(StrictSchema):

@@ -4,11 +4,14 @@
 Each endpoint checks what only the edge knows (who is calling, from which region, for
 which institution) and calls one service. Versioned under ``/v1``.
 """
+import io
 import json
 
+import segno
 from marshmallow import ValidationError
 from nameko.timer import timer
 from nameko.web.handlers import http
+from voucher_client import qr
 from werkzeug.wrappers import Response
 
 from common.db import Database
@@ -16,8 +19,9 @@ from common.errors import DomainError, Forbidden, InvalidInput
 from common.identity import mask_account
 from common.metrics import Metrics
 from common.service import Observable
-from gateway import clients, csv_rows, openapi, schemas
+from gateway import clients, csv_rows, devices, openapi, schemas
 from gateway.api import api, error_response, schema_instance
+from gateway.clients import ROLES
 from gateway.dependencies import Coalesce, Identity, TimedRpcProxy
 
 MANAGERS = {"manager", "platform"}
@@ -59,6 +63,13 @@ def _protect_institution(identity, institution):
                                          "account_sealed": identity.seal(number)}
     institution["project_ids"] = [str(i) for i in institution.get("project_ids") or ()]
     return institution
+
+
+def _qr_image(payload, kind):
+    """The payload drawn as a QR code (error correction M: a phone's screen, a scanner's glare)."""
+    image = io.BytesIO()
+    segno.make(payload, error="m").save(image, kind=kind, scale=6, border=4)
+    return Response(image.getvalue(), mimetype={"png": "image/png", "svg": "image/svg+xml"}[kind])
 
 
 def _row_report(results, statuses):
@@ -286,17 +297,40 @@ class GatewayService(Observable):
          operation_id="getTraineeByQr", tag="issuance", changes_nothing=True)
     def trainee_by_qr(self, client, body):
         """Who holds the voucher a scanner just read, masked: for an institution, only the holder of a
-        voucher it could take or of someone on its rosters."""
-        return self.issuance.trainee_by_voucher(code=body["qr"], region_code=client.region_code,
+        voucher it could take or of someone on its rosters. ``qr``: the signed payload (its signature,
+        freshness and holder are checked first) or a code typed from the print."""
+        code = body["qr"]
+        if code.startswith(qr.PREFIX + "."):
+            code = self.redemption.verify(qr_payload=code)["code"]
+        return self.issuance.trainee_by_voucher(code=code, region_code=client.region_code,
                                                 institution_id=client.institution_id)
 
     # -- redemption and attendance ----------------------------------------------------
 
+    @api("POST", "/v1/vouchers/<code>/qr", roles={"channel"}, body=schemas.VoucherQrIn,
+         operation_id="getVoucherQr", tag="redemption", changes_nothing=True, produces=("image/png", "image/svg+xml"))
+    def voucher_qr(self, client, body, code):
+        """The dynamic QR code a holder shows to be scanned (动态二维码): a signed payload bound to the voucher
+        and its holder, valid for two minutes; as JSON, or drawn as PNG or SVG (``format``). Only the holder,
+        authenticated by the e-card channel, gets one, and only for a voucher still usable."""
+        signed = self.redemption.issue_qr(code=code, person_key=self.identity.person_key(body["id_number"]))
+        if body["format"] == "json":
+            return signed
+        return _qr_image(signed["payload"], body["format"])
+
+    @api("GET", "/v1/qr-keys", roles=set(ROLES), operation_id="getQrKeySet", tag="redemption")
+    def qr_key_set(self, client, query):
+        """The public keys that sign voucher QR codes (Ed25519), for scanners that check codes offline:
+        ``active`` signs and verifies, ``verifying`` still verifies codes made before a rotation, ``retired``
+        verifies nothing. Fetch it while online, and again at least daily."""
+        return self.redemption.qr_key_set()
+
     @api("POST", "/v1/vouchers/verification", roles=READERS | {"institution", "device"},
-         body=schemas.VerificationIn, operation_id="verifyVoucherScan", tag="redemption", changes_nothing=True)
+         body=schemas.ScannedIn, operation_id="verifyVoucherScan", tag="redemption", changes_nothing=True)
     def verify_voucher(self, client, body):
-        """Check a scanned voucher's authenticity and whether it can be used now, without using it (验券)."""
-        verdict = self.redemption.verify(code=body["code"])
+        """Check a scanned voucher's authenticity and whether it can be used now, without using it (验券): a
+        QR code for its signature, freshness and holder, a typed code for its check character; then its state."""
+        verdict = self.redemption.verify(code=body.get("code"), qr_payload=body.get("qr"))
         if client.role in READERS:
             client.require_region(verdict["region_code"], "This voucher")
         return verdict
@@ -304,9 +338,83 @@ class GatewayService(Observable):
     @api("POST", "/v1/redemptions", roles={"institution", "device"}, body=schemas.RedemptionIn, status=201,
          operation_id="redeemVoucher", tag="redemption")
     def redeem(self, client, body):
-        """Use a claimed voucher for a class, by scanning its code."""
-        return self.redemption.redeem(code=body["code"], class_id=str(body["class_id"]),
-                                      institution_id=client.institution_id)
+        """Use a claimed voucher for a class (用券), by scanning its QR code or typing its code: used once, or
+        refused with a reason code a scanner can show and a message a person can read."""
+        return self.coalesce(self.redemption.redeem_vouchers, {
+            "qr": body.get("qr"), "code": body.get("code"), "class_id": str(body["class_id"]),
+            "institution_id": client.institution_id,
+            "device_id": client.client_id if client.role == "device" else None})
+
+    @api("POST", "/v1/online-redemptions", roles={"channel"}, body=schemas.OnlineRedemptionIn, status=201,
+         operation_id="redeemVoucherOnline", tag="redemption")
+    def redeem_online(self, client, body):
+        """Use a voucher for an online class: the holder's identity, verified by the e-card channel, is the
+        scan."""
+        return self.redemption.redeem_online(code=body["code"], class_id=str(body["class_id"]),
+                                             person_key=self.identity.person_key(body["id_number"]))
+
+    @api("POST", "/v1/redemptions/offline", roles={"device"}, body=schemas.OfflineBatchIn,
+         operation_id="uploadOfflineScans", tag="redemption")
+    def upload_offline_scans(self, client, body):
+        """A scanner's scans made without connectivity (store and forward), up to 500: each applied in the
+        device's order at the moment it was made, and answered by its sequence number as used, refused (with
+        the reason) or conflict (the voucher was used elsewhere first). Uploading the same scans again answers
+        the same and changes nothing."""
+        rows = self.redemption.redeem_offline(
+            device_id=client.client_id, institution_id=client.institution_id,
+            scans=[{**scan, "class_id": str(scan["class_id"])} for scan in body["scans"]])
+        return {**{status: sum(r["status"] == status for r in rows) for status in ("used", "refused", "conflict")},
+                "rows": rows}
+
+    @api("POST", "/v1/vouchers/<code>/reversal", roles={"institution", "device"}, body=schemas.ReversalIn,
+         operation_id="reverseVoucherUse", tag="redemption")
+    def reverse_use(self, client, body, code):
+        """Undo a mistaken use (撤销核验), by the institution that made it, within the template's grace window:
+        the voucher is claimed again, and the reversal is audited."""
+        return self.redemption.reverse_use(code=code, institution_id=client.institution_id, reason=body["reason"],
+                                           reversed_by=client.client_id)
+
+    @api("GET", "/v1/redemption-conflicts", roles=READERS | {"institution", "device"}, query=schemas.ConflictsQuery,
+         operation_id="listRedemptionConflicts", tag="redemption")
+    def list_conflicts(self, client, query):
+        """Vouchers used at two places (offline scans uploaded late), newest first: the use that won by scan
+        time and the one that did not. Managers see their region's; an institution those it lost."""
+        region_code = query.pop("region_code") or client.region_code
+        client.require_region(region_code, "This region")
+        return self.redemption.list_conflicts(region_code=region_code, institution_id=client.institution_id, **query)
+
+    # -- scanner devices --------------------------------------------------------------
+
+    @api("POST", "/v1/devices", roles={"institution"}, body=schemas.DeviceIn, status=201,
+         operation_id="registerDevice", tag="devices")
+    def register_device(self, client, body):
+        """Register a scanner device of your institution: it gets signing credentials of its own (the secret is
+        shown once, here), and acts for your institution only."""
+        key = devices.new_device_key(self.identity.sealer)
+        device = self.db.run(devices.register_device, institution_id=client.institution_id,
+                             region_code=client.region_code, name=body["name"], key=key)
+        fresh = device["key_id"] == key[0]  # a retried request gets the device, not a secret it never stored
+        return {**device, "secret": key[1] if fresh else None}
+
+    @api("GET", "/v1/devices", roles={"institution"}, query=schemas.PageQuery, operation_id="listDevices",
+         tag="devices")
+    def list_devices(self, client, query):
+        """Your institution's scanner devices, newest first, enabled or disabled."""
+        return self.db.run(devices.list_devices, institution_id=client.institution_id, **query)
+
+    @api("POST", "/v1/devices/<device_id>/disable", roles={"institution"}, operation_id="disableDevice",
+         tag="devices")
+    def disable_device(self, client, body, device_id):
+        """Disable one of your devices (lost, stolen, broken): its requests are refused from now on."""
+        return self.db.run(devices.set_enabled, device_id=device_id, institution_id=client.institution_id,
+                           enabled=False)
+
+    @api("POST", "/v1/devices/<device_id>/enable", roles={"institution"}, operation_id="enableDevice",
+         tag="devices")
+    def enable_device(self, client, body, device_id):
+        """Enable a device you disabled: it signs with the key it had."""
+        return self.db.run(devices.set_enabled, device_id=device_id, institution_id=client.institution_id,
+                           enabled=True)
 
     @api("POST", "/v1/vouchers/<code>/return", roles={"channel"}, body=schemas.ReturnIn,
          operation_id="returnVoucher", tag="redemption")

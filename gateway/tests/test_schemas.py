@@ -1,6 +1,7 @@
-"""What the gateway lets into the catalogue: payout accounts, training projects, and the
+"""What the gateway lets in: payout accounts, training projects, scans and their times, and the
 institution as issuance receives it (the account number sealed, never in the clear)."""
 import base64
+import datetime
 import os
 import uuid
 
@@ -78,3 +79,20 @@ def test_a_bad_project_row_names_its_field(row, field):
     with pytest.raises(ValidationError) as refused:
         schemas.ProjectIn().load({**good, **row})
     assert field in refused.value.messages
+
+
+def test_a_scan_time_with_any_offset_is_kept_in_utc_and_one_beyond_the_calendar_is_refused():
+    scan = {"sequence": 1, "qr": "VT1.k.body.signature", "class_id": str(uuid.uuid4())}
+    loaded = schemas.OfflineScanIn().load({**scan, "scanned_at": "2026-01-01T00:00:00-18:00"})
+    assert loaded["scanned_at"] == datetime.datetime(2026, 1, 1, 18, tzinfo=datetime.timezone.utc)
+    with pytest.raises(ValidationError) as refused:
+        schemas.OfflineScanIn().load({**scan, "scanned_at": "9999-12-31T23:59:59-05:00"})
+    assert "scanned_at" in refused.value.messages
+
+
+def test_a_scanner_sends_a_qr_payload_or_a_typed_code_never_both_nor_neither():
+    class_id = str(uuid.uuid4())
+    assert schemas.RedemptionIn().load({"qr": "VT1.k.body.signature", "class_id": class_id})["qr"]
+    for body in ({"class_id": class_id}, {"qr": "VT1.k.body.signature", "code": "8FGA210TA21EJ", "class_id": class_id}):
+        with pytest.raises(ValidationError):
+            schemas.RedemptionIn().load(body)

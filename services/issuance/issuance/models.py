@@ -172,6 +172,8 @@ class Voucher(Base):
     claimed_at = mapped_column(DateTime(timezone=True))
     valid_until = mapped_column(Date)  # the claimed voucher's own last day
     used_at = mapped_column(DateTime(timezone=True))  # as redemption reported it
+    # The use_seq of the latest use or reversal applied: an older one arriving late is ignored.
+    use_seq: Mapped[int] = mapped_column(Integer, server_default="0")
     __table_args__ = (
         # One voucher per template per person, decided by the database under concurrency.
         Index("vouchers_one_per_holder", "template_id", "holder", unique=True,
@@ -183,8 +185,8 @@ class Voucher(Base):
 
 
 class VoucherHistory(Base):
-    """What happened to a voucher after it was issued, in order: claimed, used, settled,
-    voided, returned, expired. A targeted voucher's claim is its issue."""
+    """What happened to a voucher after it was issued, in order: claimed, used, use_reversed,
+    settled, voided, returned, expired. A targeted voucher's claim is its issue."""
     __tablename__ = "voucher_history"
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)

@@ -357,7 +357,8 @@ def _reserve_quantity(session, template, count):
 
 
 def _quantity_exceeded(template, count):
-    return Conflict("quantity_exceeded", f"Issuing {count} would exceed the template's quantity of {template.quantity}.")
+    return Conflict("quantity_exceeded",
+                    f"Issuing {count} would exceed the template's quantity of {template.quantity}.")
 
 
 def _check_quantity(template, count):
@@ -786,15 +787,52 @@ def trainee_by_voucher(tx, *, code, region_code, institution_id=None):
                         "age_band": age_band(person.birth_year), "region_code": person.region_code}}
 
 
-def record_use(tx, event):
-    """Redemption reports a use: the holder's view of the voucher follows. Only ever
-    forward: a late use event never undoes a settlement already recorded."""
-    used_at = event.payload["used_at"]
-    changed = tx.session.scalars(update(Voucher).where(Voucher.id == event.payload["voucher_id"],
-                                                       Voucher.status.in_(("issued", "claimed")))
-                                 .values(status="used", used_at=used_at).returning(Voucher.id)).all()
-    _history(tx.session, changed, "used", used_at, {"institution_id": str(event.payload["institution_id"]),
-                                                    "class_id": str(event.payload["class_id"])})
+# Each voucher's newest use in the batch, applied only over an older use or reversal, so that
+# uses and reversals arriving in any order end the same; with its history, in one round trip.
+_USES = text("""
+    WITH used AS (
+        UPDATE vouchers SET status = 'used', used_at = newest.used_at, use_seq = newest.use_seq
+        FROM (SELECT DISTINCT ON (id) *
+              FROM unnest(CAST(:ids AS uuid[]), CAST(:used_at AS timestamptz[]), CAST(:use_seq AS int[]),
+                          CAST(:institution_ids AS uuid[]), CAST(:class_ids AS uuid[]))
+                   AS given (id, used_at, use_seq, institution_id, class_id)
+              ORDER BY id, use_seq DESC) AS newest
+        WHERE vouchers.id = newest.id AND vouchers.status IN ('claimed', 'used') AND vouchers.use_seq < newest.use_seq
+        RETURNING vouchers.id, newest.used_at, newest.institution_id, newest.class_id)
+    INSERT INTO voucher_history (voucher_id, status, at, detail)
+    SELECT id, 'used', used_at, jsonb_build_object('institution_id', institution_id, 'class_id', class_id)
+    FROM used""")
+# A reversal applies over its own use or an older one; arriving before its use, it leaves the
+# use_seq behind, and the late use cannot pass it. The row is read locked, so that the history
+# tells whether it was used when the reversal applied.
+_USE_REVERSAL = text("""
+    WITH reversed AS (
+        UPDATE vouchers SET status = 'claimed', used_at = NULL, use_seq = :use_seq
+        FROM (SELECT id, status FROM vouchers WHERE id = :voucher_id FOR UPDATE) AS before
+        WHERE vouchers.id = before.id AND vouchers.status IN ('claimed', 'used') AND vouchers.use_seq <= :use_seq
+        RETURNING before.status)
+    INSERT INTO voucher_history (voucher_id, status, at, detail)
+    SELECT CAST(:voucher_id AS uuid), 'use_reversed', :reversed_at,
+           jsonb_build_object('reason', CAST(:reason AS text))
+    FROM reversed WHERE status = 'used'""")
+
+
+def record_uses(tx, event):
+    """Redemption reports uses: the holder's view of each voucher follows. Only ever forward: a
+    late use never undoes a settlement, a void, an expiry or a return already recorded."""
+    uses = event.payload["vouchers"]
+    if uses:
+        tx.session.execute(_USES, {"ids": [str(u["voucher_id"]) for u in uses],
+                                   "used_at": [u["used_at"] for u in uses], "use_seq": [u["use_seq"] for u in uses],
+                                   "institution_ids": [str(u["institution_id"]) for u in uses],
+                                   "class_ids": [str(u["class_id"]) for u in uses]})
+
+
+def record_use_reversal(tx, event):
+    """Redemption undid a use (撤销): the voucher is its holder's again, to use elsewhere."""
+    p = event.payload
+    tx.session.execute(_USE_REVERSAL, {"voucher_id": str(p["voucher_id"]), "use_seq": p["use_seq"],
+                                       "reversed_at": p["reversed_at"], "reason": p["reason"]})
 
 
 def record_void(tx, event):

@@ -1,14 +1,30 @@
 """What issuance reads from other services' events: its own contract for each."""
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 
-class VoucherUsed(Schema):
+class UsedVoucher(Schema):
     class Meta:
         unknown = EXCLUDE
     voucher_id = fields.UUID(required=True)
     institution_id = fields.UUID(required=True)
     class_id = fields.UUID(required=True)
     used_at = fields.AwareDateTime(required=True)
+    use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class VouchersUsed(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    vouchers = fields.List(fields.Nested(UsedVoucher), required=True)
+
+
+class VoucherUseReversed(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    voucher_id = fields.UUID(required=True)
+    use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
+    reversed_at = fields.AwareDateTime(required=True)
+    reason = fields.String(required=True)
 
 
 class SettledVoucher(Schema):

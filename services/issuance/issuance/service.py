@@ -127,9 +127,13 @@ class IssuanceService(Observable):
     def region_summary(self, *, region_code):
         return self.db.run(operations.region_summary, region_code=region_code)
 
-    @subscribe("redemption", "voucher_used", schema=schemas.VoucherUsed)
-    def handle_voucher_used(self, event):
-        self.db.consume(event, operations.record_use)
+    @subscribe("redemption", "vouchers_used", schema=schemas.VouchersUsed)
+    def handle_vouchers_used(self, event):
+        self.db.consume(event, operations.record_uses)
+
+    @subscribe("redemption", "voucher_use_reversed", schema=schemas.VoucherUseReversed)
+    def handle_voucher_use_reversed(self, event):
+        self.db.consume(event, operations.record_use_reversal)
 
     @subscribe("settlement", "vouchers_settled", schema=schemas.VouchersSettled)
     def handle_vouchers_settled(self, event):

@@ -1,7 +1,8 @@
 """Events redemption publishes."""
 from marshmallow import Schema, fields, validate
 
-VOUCHER_USED = "voucher_used"
+VOUCHERS_USED = "vouchers_used"
+VOUCHER_USE_REVERSED = "voucher_use_reversed"
 VOUCHERS_VOIDED = "vouchers_voided"
 VOUCHER_RETURNED = "voucher_returned"
 VOUCHERS_EXPIRED = "vouchers_expired"
@@ -9,14 +10,44 @@ VOUCHERS_EXPIRED = "vouchers_expired"
 VOID_REASONS = ("holder_request", "ineligible", "issued_in_error", "policy_change", "other")
 
 
-class VoucherUsed(Schema):
+# Why a use was undone; a code, so that no free text can carry personal data.
+REVERSAL_REASONS = ("mistaken_scan", "wrong_class", "wrong_person", "earlier_offline_scan")
+
+
+class UsedVoucher(Schema):
+    """One use. ``use_seq`` counts the voucher's uses (1 for the first): a use undone and made
+    again elsewhere has a higher one, so a consumer that receives a use and a reversal in either
+    order keeps the newest (apply a use only over a lower ``use_seq``, a reversal over its own)."""
     voucher_id = fields.UUID(required=True)
     code = fields.String(required=True)
     person_key = fields.String(required=True)
     institution_id = fields.UUID(required=True)
     class_id = fields.UUID(required=True)
-    used_at = fields.AwareDateTime(required=True)
+    device_id = fields.UUID(allow_none=True, required=True)  # the scanner, when a device scanned it
+    used_at = fields.AwareDateTime(required=True)  # the scan's moment, even when uploaded later
+    use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
     template = fields.Dict(required=True)  # the issuance snapshot the voucher carries
+
+
+class VouchersUsed(Schema):
+    """Vouchers used (用券): by a scan, an online class, or an offline scanner's upload; a batch of
+    scans travels as one event."""
+    vouchers = fields.List(fields.Nested(UsedVoucher), required=True)
+
+
+class VoucherUseReversed(Schema):
+    """A use undone (撤销): by its institution within the template's grace window, or because an
+    earlier offline scan of the voucher elsewhere won. The voucher is claimed again."""
+    voucher_id = fields.UUID(required=True)
+    code = fields.String(required=True)
+    person_key = fields.String(required=True)
+    institution_id = fields.UUID(required=True)  # of the use undone
+    class_id = fields.UUID(required=True)
+    used_at = fields.AwareDateTime(required=True)
+    use_seq = fields.Integer(required=True, validate=validate.Range(min=1))  # of the use undone
+    reversed_at = fields.AwareDateTime(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(REVERSAL_REASONS))
+    template = fields.Dict(required=True)
 
 
 class VoidedVoucher(Schema):
@@ -51,5 +82,5 @@ class VouchersExpired(Schema):
     vouchers = fields.List(fields.Nested(ExpiredVoucher), required=True)
 
 
-SCHEMAS = {VOUCHER_USED: VoucherUsed, VOUCHERS_VOIDED: VouchersVoided, VOUCHER_RETURNED: VoucherReturned,
-           VOUCHERS_EXPIRED: VouchersExpired}
+SCHEMAS = {VOUCHERS_USED: VouchersUsed, VOUCHER_USE_REVERSED: VoucherUseReversed, VOUCHERS_VOIDED: VouchersVoided,
+           VOUCHER_RETURNED: VoucherReturned, VOUCHERS_EXPIRED: VouchersExpired}

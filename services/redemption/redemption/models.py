@@ -4,7 +4,8 @@ catalogue)."""
 import datetime
 import uuid
 
-from sqlalchemy import Date, DateTime, ForeignKeyConstraint, Index, Integer, String, Text, text
+from sqlalchemy import (BigInteger, CheckConstraint, Date, DateTime, ForeignKeyConstraint, Identity, Index, Integer,
+                        LargeBinary, String, Text, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -46,6 +47,8 @@ class VoucherRight(Base):
     used_at = mapped_column(DateTime(timezone=True))
     used_by_institution = mapped_column(UUID(as_uuid=True))
     used_in_class = mapped_column(UUID(as_uuid=True))
+    used_by_device = mapped_column(UUID(as_uuid=True))  # the scanner's gateway client, if a device scanned
+    use_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # uses so far, undone ones too
     voided_at = mapped_column(DateTime(timezone=True))
     void_reason = mapped_column(Text)
 
@@ -72,3 +75,62 @@ class TrainingClass(Base):
     occupation: Mapped[str] = mapped_column(Text)
     skill_level: Mapped[int] = mapped_column(Integer)
     mode: Mapped[str] = mapped_column(String(8))
+
+
+class QrKey(Base):
+    """A key that signs voucher QR codes (Ed25519). ``active``: signs new codes and verifies;
+    ``verifying``: an earlier key, still verifying codes made before the rotation; ``retired``:
+    verifies nothing. The private key is kept sealed (AES-GCM, ``PII_ENCRYPTION_KEY``)."""
+    __tablename__ = "qr_keys"
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10))
+    created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+    retired_at = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        # One key signs at a time, whatever the concurrency of rotations.
+        Index("qr_keys_one_active", "status", unique=True, postgresql_where=text("status = 'active'")),
+        CheckConstraint("status IN ('active', 'verifying', 'retired')", name="qr_keys_status"),
+    )
+
+
+class OfflineScan(Base):
+    """A scan a device made offline and uploaded later (store and forward), with the answer it
+    was given: a device's ``sequence`` numbers its scans, so an upload repeated gets the same
+    answers and changes nothing."""
+    __tablename__ = "offline_scans"
+    device_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    scanned_at = mapped_column(DateTime(timezone=True), nullable=False)
+    received_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+    outcome = mapped_column(JSONB, nullable=False)
+
+
+class UseConflict(Base):
+    """One voucher used at two places (offline scans uploaded late): the first use by scan time
+    won; the other is kept here for the region's managers and the institution that lost."""
+    __tablename__ = "use_conflicts"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    winner = mapped_column(JSONB, nullable=False)  # {institution_id, class_id, device_id, used_at}
+    loser = mapped_column(JSONB, nullable=False)
+    loser_institution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    detected_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class UseReversal(Base):
+    """The audit of a use undone (撤销核验): a mistaken scan reversed by its institution within the
+    template's grace window, or a later use that lost to an earlier offline scan."""
+    __tablename__ = "use_reversals"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    institution_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    used_at = mapped_column(DateTime(timezone=True), nullable=False)
+    reason: Mapped[str] = mapped_column(String(32))
+    reversed_by: Mapped[str] = mapped_column(Text)  # the gateway client, or "offline_conflict"
+    reversed_at = mapped_column(DateTime(timezone=True), server_default=func.now())

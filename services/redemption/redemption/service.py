@@ -1,4 +1,7 @@
-"""Redemption: the right to use a claimed voucher, its one-time use, its return and its expiry."""
+"""Redemption: the right to use a claimed voucher, its one-time use (signed QR scans, online
+classes, offline scanners), its reversal, its return and its expiry."""
+from functools import partial
+
 from nameko.rpc import rpc
 
 from common.db import Database
@@ -7,6 +10,7 @@ from common.metrics import Metrics
 from common.service import Observable
 from common.timer import every
 from redemption import operations, schemas
+from redemption.dependencies import QrKeys
 from redemption.domain import use
 
 
@@ -14,14 +18,43 @@ class RedemptionService(Observable):
     name = "redemption"
     db = Database()
     metrics = Metrics()
+    qr_keys = QrKeys()
 
     @rpc
-    def redeem(self, *, code, class_id, institution_id):
-        return self.db.run(operations.redeem, code=code, class_id=class_id, institution_id=institution_id)
+    def issue_qr(self, *, code, person_key):
+        return self.db.run(operations.issue_qr, code=code, person_key=person_key, keys=self.qr_keys)
 
     @rpc
-    def verify(self, *, code):
-        return self.db.run(operations.verify, code=code)
+    def qr_key_set(self):
+        return self.db.run(operations.qr_key_set, keys=self.qr_keys)
+
+    @rpc
+    def verify(self, *, code=None, qr_payload=None):
+        return self.db.run(operations.verify, code=code, qr_payload=qr_payload, keys=self.qr_keys)
+
+    @rpc
+    def redeem_vouchers(self, *, commands):
+        """Scans arriving together at the gateway, as one batch (ADR 0006)."""
+        return self.db.run_each(partial(operations.redeem_vouchers, keys=self.qr_keys), commands)
+
+    @rpc
+    def redeem_online(self, *, code, class_id, person_key):
+        return self.db.run(operations.redeem_online, code=code, class_id=class_id, person_key=person_key)
+
+    @rpc
+    def redeem_offline(self, *, device_id, institution_id, scans):
+        return self.db.run(operations.redeem_offline, device_id=device_id, institution_id=institution_id,
+                           scans=scans, keys=self.qr_keys)
+
+    @rpc
+    def reverse_use(self, *, code, institution_id, reason, reversed_by):
+        return self.db.run(operations.reverse_use, code=code, institution_id=institution_id, reason=reason,
+                           reversed_by=reversed_by)
+
+    @rpc
+    def list_conflicts(self, *, region_code, institution_id=None, cursor=None, limit=50):
+        return self.db.run(operations.list_conflicts, region_code=region_code, institution_id=institution_id,
+                           cursor=cursor, limit=limit)
 
     @rpc
     def return_voucher(self, *, code, person_key):

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from common.errors import Conflict, RuleViolation
-from redemption.domain.use import check_once_a_year, check_use, china_day, expired_on, refuse_by_status
+from common.errors import Conflict, DomainError, Forbidden, InvalidInput, RuleViolation
+from redemption.domain.use import (check_once_a_year, check_reversal, check_scan_time, check_use, china_day,
+                                   earlier_scan_wins, expired_on, refuse_by_status)
 
 INSTITUTION, OTHER_INSTITUTION = uuid.uuid4(), uuid.uuid4()
 JUN_30 = datetime.date(2021, 6, 30)
@@ -24,7 +25,7 @@ def _terms(**overrides):
 
 def _class(**overrides):
     return SimpleNamespace(**{"institution_id": INSTITUTION, "occupation": "6-01-02-01", "skill_level": 4,
-                              **overrides})
+                              "region_code": "430102", **overrides})
 
 
 def _use(terms=None, training_class=None, institution_id=INSTITUTION, day=JUN_30, valid_until=None,
@@ -229,3 +230,56 @@ def test_a_day_is_chinas():
 def test_an_unused_voucher_expires_the_day_after_its_last_day():
     assert expired_on(datetime.date(2021, 12, 31)) == datetime.date(2022, 1, 1)
     assert expired_on(datetime.date(2024, 2, 28)) == datetime.date(2024, 2, 29)
+
+
+# --- region ---------------------------------------------------------------------
+
+def test_a_voucher_is_used_only_for_a_class_inside_its_templates_region():
+    assert _use(training_class=_class(region_code="430105")) is None  # a district of the template's city
+    assert _refusal(training_class=_class(region_code="430200")) == "outside_region"  # another city
+
+
+# --- offline scans --------------------------------------------------------------
+
+NOON = datetime.datetime(2021, 6, 30, 4, 0, tzinfo=datetime.timezone.utc)  # 12:00 in Beijing
+
+
+def test_an_offline_scan_from_the_last_week_is_accepted_and_one_from_the_future_or_older_is_not():
+    assert check_scan_time(NOON - datetime.timedelta(days=6, hours=23), NOON) is None
+    assert check_scan_time(NOON + datetime.timedelta(minutes=4), NOON) is None  # a clock a little ahead
+    with pytest.raises(InvalidInput, match="ahead"):
+        check_scan_time(NOON + datetime.timedelta(minutes=6), NOON)
+    with pytest.raises(RuleViolation) as old:
+        check_scan_time(NOON - datetime.timedelta(days=7, minutes=1), NOON)
+    assert old.value.code == "scan_too_old"
+
+
+def test_an_earlier_offline_scan_wins_over_a_standing_use_only_inside_its_grace_window():
+    standing = NOON - datetime.timedelta(hours=2)
+    earlier, later = standing - datetime.timedelta(minutes=5), standing + datetime.timedelta(minutes=5)
+    assert earlier_scan_wins(_terms(), standing_used_at=standing, scanned_at=earlier, now=NOON)
+    assert not earlier_scan_wins(_terms(), standing_used_at=standing, scanned_at=later, now=NOON)
+    assert not earlier_scan_wins(_terms(reversal_grace_hours=1), standing_used_at=standing, scanned_at=earlier,
+                                 now=NOON)
+
+
+# --- reversal -------------------------------------------------------------------
+
+def _reversal(status="used", used_by=INSTITUTION, used_at=NOON - datetime.timedelta(hours=3), **terms):
+    check_reversal(_terms(**terms), status=status, used_at=used_at, used_by=used_by, institution_id=INSTITUTION,
+                   now=NOON)
+
+
+def test_the_institution_that_used_a_voucher_reverses_it_inside_the_grace_window():
+    assert _reversal() is None
+    assert _reversal(reversal_grace_hours=3) is None  # the last moment of the window
+
+
+def test_a_reversal_is_refused_after_the_window_by_another_institution_or_of_an_unused_voucher():
+    for kwargs, kind, code in [({"reversal_grace_hours": 2}, RuleViolation, "reversal_window_passed"),
+                               ({"used_by": OTHER_INSTITUTION}, Forbidden, "other_institution"),
+                               ({"status": "claimed"}, Conflict, "not_used"),
+                               ({"status": "settled"}, Conflict, "written_off")]:
+        with pytest.raises(DomainError) as refused:
+            _reversal(**kwargs)
+        assert (type(refused.value), refused.value.code) == (kind, code)

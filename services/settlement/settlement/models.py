@@ -2,7 +2,7 @@
 subsidy applications it decides, and the certificates trainees obtained."""
 import uuid
 
-from sqlalchemy import (BigInteger, Date, DateTime, ForeignKey, Identity, Index, SmallInteger, String, Text,
+from sqlalchemy import (BigInteger, Date, DateTime, ForeignKey, Identity, Index, Integer, SmallInteger, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -13,6 +13,9 @@ class Base(DeclarativeBase):
 
 
 class UsedVoucher(Base):
+    """A voucher as its latest use or reversal left it: ``status`` used, reversed (the use was
+    undone: nothing to pay) or settled; ``use_seq`` that use's, so that an older use or reversal
+    arriving late changes nothing."""
     __tablename__ = "used_vouchers"
     voucher_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -23,6 +26,7 @@ class UsedVoucher(Base):
     terms = mapped_column(JSONB)
     used_at = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(12))
+    use_seq: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Completion(Base):

@@ -1,9 +1,10 @@
 """Settlement's use cases: subsidy applications, review, disbursement and write-off, direct
 settlements reported by provinces, and trainees' certificates."""
 import datetime
+import json
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -18,12 +19,51 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def record_use(tx, event):
+# What a row takes from the use or reversal it records.
+_RECORDED = ("code", "institution_id", "class_id", "person_key", "region_code", "terms", "used_at", "status", "use_seq")
+_OVERWRITE = ", ".join(f"{name} = excluded.{name}" for name in _RECORDED)
+# Each voucher's newest use in the batch, over an older use or reversal only, never over a settlement.
+_USES = text(f"""
+    INSERT INTO used_vouchers (voucher_id, {", ".join(_RECORDED)})
+    SELECT DISTINCT ON (voucher_id) voucher_id, code, institution_id, class_id, person_key, terms->>'region_code',
+           terms, used_at, 'used', use_seq
+    FROM unnest(CAST(:voucher_ids AS uuid[]), CAST(:codes AS text[]), CAST(:institution_ids AS uuid[]),
+                CAST(:class_ids AS uuid[]), CAST(:person_keys AS text[]), CAST(:terms AS jsonb[]),
+                CAST(:used_at AS timestamptz[]), CAST(:use_seq AS int[]))
+         AS used (voucher_id, code, institution_id, class_id, person_key, terms, used_at, use_seq)
+    ORDER BY voucher_id, use_seq DESC
+    ON CONFLICT (voucher_id) DO UPDATE SET {_OVERWRITE}
+    WHERE used_vouchers.use_seq < excluded.use_seq AND used_vouchers.status <> 'settled'""")
+# A reversal over its own use or an older one, never over a settlement; arriving before its use,
+# it leaves a row that the late use cannot pass.
+_USE_REVERSAL = text(f"""
+    INSERT INTO used_vouchers (voucher_id, {", ".join(_RECORDED)})
+    VALUES (:voucher_id, :code, :institution_id, :class_id, :person_key, :region_code, CAST(:terms AS jsonb),
+            :used_at, 'reversed', :use_seq)
+    ON CONFLICT (voucher_id) DO UPDATE SET {_OVERWRITE}
+    WHERE used_vouchers.use_seq <= excluded.use_seq AND used_vouchers.status <> 'settled'""")
+
+
+def record_uses(tx, event):
+    """Redemption reports uses: each voucher's row follows its newest, whatever the order in
+    which uses and reversals arrive."""
+    uses = event.payload["vouchers"]
+    if uses:
+        tx.session.execute(_USES, {
+            "voucher_ids": [str(u["voucher_id"]) for u in uses], "codes": [u["code"] for u in uses],
+            "institution_ids": [str(u["institution_id"]) for u in uses],
+            "class_ids": [str(u["class_id"]) for u in uses], "person_keys": [u["person_key"] for u in uses],
+            "terms": [json.dumps(u["template"], default=str) for u in uses], "used_at": [u["used_at"] for u in uses],
+            "use_seq": [u["use_seq"] for u in uses]})
+
+
+def record_use_reversal(tx, event):
+    """Redemption undid a use (撤销): that use pays nothing, unless it was settled already."""
     p = event.payload
-    tx.session.execute(pg_insert(UsedVoucher).on_conflict_do_nothing(), [{
-        "voucher_id": p["voucher_id"], "code": p["code"], "institution_id": p["institution_id"],
-        "class_id": p["class_id"], "person_key": p["person_key"], "region_code": p["template"]["region_code"],
-        "terms": p["template"], "used_at": p["used_at"], "status": "used"}])
+    tx.session.execute(_USE_REVERSAL, {
+        "voucher_id": str(p["voucher_id"]), "code": p["code"], "institution_id": str(p["institution_id"]),
+        "class_id": str(p["class_id"]), "person_key": p["person_key"], "region_code": p["template"]["region_code"],
+        "terms": json.dumps(p["template"], default=str), "used_at": p["used_at"], "use_seq": p["use_seq"]})
 
 
 def record_completion(tx, event):
@@ -172,8 +212,10 @@ def get_claim(tx, *, claim_id, region_code):
 
 
 def region_summary(tx, *, region_code):
+    """Settlement's own counts for a region: a use undone counts no more."""
     used, settled, settled_fen = tx.session.execute(
-        select(func.count(), func.count().filter(UsedVoucher.status == "settled"),
+        select(func.count().filter(UsedVoucher.status != "reversed"),
+               func.count().filter(UsedVoucher.status == "settled"),
                select(func.coalesce(func.sum(ClaimLine.amount_fen), 0)).join(
                    SubsidyClaim, SubsidyClaim.id == ClaimLine.claim_id).where(
                    ClaimLine.accepted, SubsidyClaim.status == claims.DISBURSED,

@@ -1,5 +1,5 @@
 """What settlement reads from other services' events."""
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 
 class Terms(Schema):
@@ -12,7 +12,7 @@ class Terms(Schema):
     subsidy_standard_fen = fields.Integer(allow_none=True, required=True)
 
 
-class VoucherUsed(Schema):
+class UsedVoucher(Schema):
     class Meta:
         unknown = EXCLUDE
     voucher_id = fields.UUID(required=True)
@@ -21,7 +21,18 @@ class VoucherUsed(Schema):
     institution_id = fields.UUID(required=True)
     class_id = fields.UUID(required=True)
     used_at = fields.AwareDateTime(required=True)
+    use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
     template = fields.Nested(Terms, required=True)
+
+
+class VouchersUsed(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    vouchers = fields.List(fields.Nested(UsedVoucher), required=True)
+
+
+class VoucherUseReversed(UsedVoucher):
+    """The use undone, as it was recorded."""
 
 
 class TrainingCompleted(Schema):

@@ -120,6 +120,7 @@ def test_institution_ids_match_whether_given_as_uuid_or_text():
 
 @pytest.mark.parametrize("used, overrides, reason", [
     (None, {}, "not_used"),
+    (_used(status="reversed"), {}, "use_reversed"),
     (_used(institution_id=uuid.uuid4()), {}, "used_elsewhere"),
     (_used(status="settled"), {}, "already_settled"),
     (_used(), {"in_other_claim": True}, "already_claimed"),
@@ -135,6 +136,11 @@ def test_each_refused_line_names_its_reason_and_pays_nothing(used, overrides, re
 def test_a_voucher_used_elsewhere_is_refused_before_its_other_faults_show():
     verdict = _judge(_used(institution_id=uuid.uuid4(), status="settled"), completed=False, in_other_claim=True)
     assert verdict.reason == "used_elsewhere"
+
+
+def test_a_use_undone_pays_nothing_whatever_else_holds_of_it():
+    verdict = _judge(_used(status="reversed", institution_id=uuid.uuid4()), completed=False, in_other_claim=True)
+    assert verdict == LineVerdict("CODE", False, "use_reversed")
 
 
 def test_a_settled_voucher_is_already_settled_even_if_it_is_in_another_claim():

@@ -47,8 +47,21 @@ def count_claimed(tx, event):
 
 
 def count_used(tx, event):
-    _add(tx.session, event.payload["template"], monthly.month_of(event.payload["used_at"] or event.occurred_at),
-         used=1)
+    used, terms = Counter(), {}
+    for voucher in event.payload["vouchers"]:
+        template = voucher["template"]
+        key = (template["region_code"], template["template_id"],
+               monthly.month_of(voucher["used_at"] or event.occurred_at))
+        used[key] += 1
+        terms[key] = template
+    for key, n in used.items():
+        _add(tx.session, terms[key], key[2], used=n)
+
+
+def count_use_reversed(tx, event):
+    """A use undone (撤销) counts no more, in the month of the use: the voucher is claimed still.
+    Counts add up in any order, so a reversal that arrives before its use needs no care."""
+    _add(tx.session, event.payload["template"], monthly.month_of(event.payload["used_at"]), used=-1)
 
 
 def count_settled(tx, event):

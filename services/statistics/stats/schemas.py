@@ -24,9 +24,18 @@ class VouchersClaimed(_Lenient):
     vouchers = fields.List(fields.Dict(), required=True)
 
 
-class VoucherUsed(_Lenient):
+class UsedVoucher(_Lenient):
     template = fields.Nested(Terms, required=True)
     used_at = fields.AwareDateTime(load_default=None)  # missing: the envelope's occurred_at
+
+
+class VouchersUsed(_Lenient):
+    vouchers = fields.List(fields.Nested(UsedVoucher), required=True)
+
+
+class VoucherUseReversed(_Lenient):
+    template = fields.Nested(Terms, required=True)
+    used_at = fields.AwareDateTime(required=True)  # of the use undone: its month loses it
 
 
 class SettledVoucher(_Lenient):

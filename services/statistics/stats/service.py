@@ -33,9 +33,13 @@ class StatisticsService(Observable):
     def handle_vouchers_claimed(self, event):
         self.db.consume(event, operations.count_claimed)
 
-    @subscribe("redemption", "voucher_used", schema=schemas.VoucherUsed)
-    def handle_voucher_used(self, event):
+    @subscribe("redemption", "vouchers_used", schema=schemas.VouchersUsed)
+    def handle_vouchers_used(self, event):
         self.db.consume(event, operations.count_used)
+
+    @subscribe("redemption", "voucher_use_reversed", schema=schemas.VoucherUseReversed)
+    def handle_voucher_use_reversed(self, event):
+        self.db.consume(event, operations.count_use_reversed)
 
     @subscribe("settlement", "vouchers_settled", schema=schemas.VouchersSettled)
     def handle_vouchers_settled(self, event):

@@ -3,7 +3,8 @@ scanner can show and a sentence a person can read."""
 import datetime
 from zoneinfo import ZoneInfo
 
-from common.errors import Conflict, RuleViolation
+from common import regions
+from common.errors import Conflict, Forbidden, InvalidInput, RuleViolation
 
 # Days and years are China's: a voucher valid until 31 December is valid until midnight in Beijing.
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -42,6 +43,9 @@ def check_use(terms, *, valid_until, institution_id, training_class, day, allowe
     may train for, none when it is not limited."""
     if training_class.institution_id != institution_id:
         raise RuleViolation("class_not_of_institution", "This class belongs to another institution.")
+    if not regions.contains(terms["region_code"], training_class.region_code):
+        raise RuleViolation("outside_region", f"This voucher is for training in region {terms['region_code']}; "
+                                              f"this class is in {training_class.region_code}.")
     allowed = terms.get("institution_ids")
     if allowed and str(institution_id) not in allowed:
         raise RuleViolation("institution_not_allowed", "This voucher cannot be used at this institution.")
@@ -74,3 +78,39 @@ def check_once_a_year(terms, *, day, earlier_uses):
 def expired_on(valid_until):
     """A voucher unused on its last day expires the next day, whenever the platform notices."""
     return valid_until + datetime.timedelta(days=1)
+
+
+# How far in the past an offline scanner's scan may be uploaded, and how far ahead its clock may run.
+OFFLINE_MAX_AGE = datetime.timedelta(days=7)
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
+def check_scan_time(scanned_at, now):
+    """An offline scan is used at the moment it was made, which must be a plausible one."""
+    if scanned_at > now + CLOCK_SKEW:
+        raise InvalidInput("scan_in_future", "This scan's time is ahead of the platform's clock; set the scanner's "
+                                             "clock and upload again.")
+    if scanned_at < now - OFFLINE_MAX_AGE:
+        raise RuleViolation("scan_too_old", f"Offline scans must be uploaded within {OFFLINE_MAX_AGE.days} days.")
+
+
+def grace_ends(terms, used_at):
+    """Until when a use may still be undone (the template's ``reversal_grace_hours``)."""
+    return used_at + datetime.timedelta(hours=terms.get("reversal_grace_hours", 24))
+
+
+def check_reversal(terms, *, status, used_at, used_by, institution_id, now):
+    """撤销: only a use still standing, by the institution that made it, inside the grace window."""
+    if status != "used":
+        raise refuse_by_status(status) if status != "claimed" else Conflict("not_used", "This voucher is not used.")
+    if used_by != institution_id:
+        raise Forbidden("other_institution", "Only the institution that used this voucher can reverse the use.")
+    if now > grace_ends(terms, used_at):
+        raise RuleViolation("reversal_window_passed",
+                            f"A use of this voucher can be reversed until {grace_ends(terms, used_at).isoformat()}.")
+
+
+def earlier_scan_wins(terms, *, standing_used_at, scanned_at, now):
+    """Offline conflict (the same voucher used at two places): the first use by scan time wins,
+    but a standing use can be displaced only inside its grace window, before money may move on it."""
+    return scanned_at < standing_used_at and now <= grace_ends(terms, standing_used_at)

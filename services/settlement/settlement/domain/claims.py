@@ -32,13 +32,16 @@ class LineVerdict:
 
 
 def judge_line(code, used, *, institution_id, completed, in_other_claim, within=None):
-    """``used``: the used-voucher record for ``code`` or None. ``within``: the caller's
-    region, when the voucher must lie inside it; a voucher outside is refused before any
-    other fault shows, so the line tells nothing about it."""
+    """``used``: the used-voucher record for ``code`` or None; one whose use was undone
+    (``reversed``) pays nothing, as one never used. ``within``: the caller's region, when the
+    voucher must lie inside it; a voucher outside is refused before any other fault shows, so
+    the line tells nothing about it."""
     if used is None:
         return LineVerdict(code, False, "not_used")
     if within is not None and not regions.contains(within, used.region_code):
         return LineVerdict(code, False, "other_region")
+    if used.status == "reversed":
+        return LineVerdict(code, False, "use_reversed")
     if str(used.institution_id) != str(institution_id):
         return LineVerdict(code, False, "used_elsewhere")
     if used.status == "settled":
