@@ -82,7 +82,7 @@ def main():
     harness.wait_quiet()
     harness.wait_machine_quiet()
     # Each claim is a different worker; never more numbers than vouchers, so "already claimed" cannot occur.
-    numbers = harness.id_numbers(POOL)
+    numbers = harness.id_numbers(POOL, region)
     harness.note(f"claims: {CONCURRENCY} clients in {PROCESSES} processes, pool {POOL}, region {region}, "
                  f"{WARMUP:.0f} s warm-up + {DURATION:.0f} s measured")
 

@@ -38,14 +38,14 @@ def setup(rpc):
     manager = harness.add_client("manager", region)
     gateway = harness.signed(manager)
     institution = harness.register_institution(gateway, region)
-    numbers = harness.id_numbers(POOL)
+    numbers = harness.id_numbers(POOL, region)
     year = datetime.date.today().year
     template_id = harness.ok(gateway.post("/v1/templates", {
         "region_code": region, "name": "电工定向抵用券 (scans bench)", "function": "credit",
         "distribution": "targeted", "subsidy_standard_fen": 120000, "occupation": OCCUPATION, "skill_level": LEVEL,
         "funding_source": "就业补助资金", "valid_from": f"{year}-01-01", "valid_until": f"{year}-12-31",
         "quantity": POOL}))["template_id"]
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now, class_ids = datetime.datetime.now(datetime.timezone.utc), []
     for start in range(0, POOL, CLASS_SIZE):
         class_id = harness.ok(gateway.post("/v1/classes", {
             "institution_id": institution["institution_id"], "site_id": institution["sites"][0]["site_id"],
@@ -54,12 +54,13 @@ def setup(rpc):
             "sessions": [{"starts_at": now.isoformat(), "ends_at": (now + datetime.timedelta(hours=3)).isoformat()}]}
         ))["class_id"]
         harness.ok(gateway.post(f"/v1/classes/{class_id}/targeted-vouchers", {"template_id": template_id}))
+        class_ids.append(class_id)
     devices = [harness.add_client("device", region, institution_id=institution["institution_id"])
                for _ in range(CONCURRENCY)]
-    return region, template_id, devices
+    return region, template_id, class_ids, devices
 
 
-def signed_payloads(template_id):
+def signed_payloads(template_id, class_ids):
     """(payload, class id) per voucher of the template, signed now with the platform's active key
     (made first, as ``redemption-cli rotate-qr-key`` would, if the platform has none yet)."""
     from sqlalchemy import create_engine, select
@@ -77,7 +78,7 @@ def signed_payloads(template_id):
     engine.dispose()
     now = time.time()
     return [(qr.sign(private, key_id, code, holder, now=now)[0], class_id)
-            for code, holder, class_id in harness.vouchers_of(template_id)]
+            for code, holder, class_id in harness.vouchers_of(template_id, class_ids)]
 
 
 def scanners(process_index, devices, scans, start_at, end_at, results):
@@ -112,10 +113,10 @@ def main():
     harness.require_platform()
     harness.note(f"databases before the run: {harness.database_sizes()}")
     rpc = harness.Rpc()
-    region, template_id, devices = setup(rpc)
+    region, template_id, class_ids, devices = setup(rpc)
     harness.wait_quiet()
     harness.wait_machine_quiet()
-    scans = signed_payloads(template_id)
+    scans = signed_payloads(template_id, class_ids)
     harness.note(f"scans: {CONCURRENCY} devices in {PROCESSES} processes, {len(scans)} vouchers, region {region}, "
                  f"{WARMUP:.0f} s warm-up + {DURATION:.0f} s measured")
 

@@ -211,7 +211,7 @@ def main():
                  f"{ISSUE_CONCURRENCY} issue requests in flight")
     began = time.perf_counter()
     institution = harness.register_institution(gateway, region)
-    numbers = harness.id_numbers(ROSTER)
+    numbers = harness.id_numbers(ROSTER, region)
     registered = register_classes(gateway, institution, numbers)
     harness.note(f"set-up: {len(registered)} classes registered in {time.perf_counter() - began:.1f} s")
     if ROSTER_VIA == "copy":

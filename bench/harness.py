@@ -194,15 +194,16 @@ def fresh_region(rpc, rng=random):
 _DAYS = 365 * 35
 
 
-def id_numbers(count, rng=random):
-    """``count`` distinct, valid resident ID numbers (GB 11643) of a Changsha district, born
-    1970-2004: the same generator as tests/platform.py, drawn without replacement."""
+def id_numbers(count, region, rng=random):
+    """``count`` distinct, valid resident ID numbers (GB 11643) of people registered in ``region``
+    (the run's fresh county, so that no earlier run has the same people), born 1970-2004, drawn
+    without replacement."""
     from common.identity import check_character
     epoch = datetime.date(1970, 1, 1)
     numbers = []
     for index in rng.sample(range(_DAYS * 1000), count):
         day, serial = divmod(index, 1000)
-        body = f"430102{epoch + datetime.timedelta(days=day):%Y%m%d}{serial:03d}"
+        body = f"{region}{epoch + datetime.timedelta(days=day):%Y%m%d}{serial:03d}"
         numbers.append(body + check_character(body))
     return numbers
 
@@ -254,12 +255,15 @@ def machine_busy(seconds=1.0):
     return 100 * (1 - (after["idle"] - before["idle"]) / max(total, 1e-9))
 
 
-def vouchers_of(template_id):
-    """(code, holder's person key, class id) of each voucher of a targeted template."""
+def vouchers_of(template_id, class_ids):
+    """(code, holder's person key, class id) of each voucher of a targeted template issued to the
+    rosters of ``class_ids`` (a generated person may also sit on an earlier run's roster)."""
     import psycopg2
     with psycopg2.connect(psycopg2_dsn("issuance")) as connection, connection.cursor() as cursor:
-        cursor.execute("""SELECT v.code, v.holder, r.class_id FROM vouchers v JOIN roster r ON r.person_key = v.holder
-                          WHERE v.template_id = %s ORDER BY v.code""", (template_id,))
+        cursor.execute("""SELECT DISTINCT ON (v.code) v.code, v.holder, r.class_id
+                          FROM vouchers v JOIN roster r ON r.person_key = v.holder
+                          WHERE v.template_id = %s AND r.class_id = ANY(%s::uuid[]) ORDER BY v.code""",
+                       (template_id, class_ids))
         rows = [(code, holder, str(class_id)) for code, holder, class_id in cursor.fetchall()]
     connection.close()
     return rows

@@ -15,6 +15,7 @@ uploads its scans when it is back online. The platform uses this very module to 
 check, so scanners and platform cannot disagree.
 """
 import base64
+import functools
 import hashlib
 import struct
 import time
@@ -87,7 +88,7 @@ def verify(payload, public_keys, now=None):
     if public_keys[key_id] is None:
         raise QrRefused("qr_key_retired", "This QR code was signed with a retired key; show a fresh code.")
     try:
-        Ed25519PublicKey.from_public_bytes(public_keys[key_id]).verify(
+        _public_key(public_keys[key_id]).verify(
             _unb64(signature), f"{PREFIX}.{key_id}.{body}".encode("ascii"))
         code, tag, expires_at = _BODY.unpack(_unb64(body))
         code = code.decode("ascii")
@@ -100,6 +101,12 @@ def verify(payload, public_keys, now=None):
         raise QrRefused("qr_not_yet_valid", "This QR code claims a validity longer than any code has; check "
                                             "the scanner's clock.")
     return Scan(key_id, code, tag, expires_at)
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(raw):
+    """A key set holds a handful of keys; a scanner checks thousands of codes with them."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _b64(raw):

@@ -167,7 +167,7 @@ def _rights(session, voucher_codes, lock=False):
     query = select(*_RIGHT).join(VoucherRight.template).where(VoucherRight.code.in_(list(voucher_codes)))
     if lock:
         query = query.order_by(VoucherRight.code).with_for_update(of=VoucherRight)
-    return {row.code: dict(row._mapping) for row in session.execute(query)}
+    return {row.code: dict(row._mapping) for row in session.connection().execute(query)}
 
 
 def _classes(session, class_ids):
@@ -177,14 +177,15 @@ def _classes(session, class_ids):
             wanted.append(uuid.UUID(class_id))
         except ValueError:
             pass
-    found = session.scalars(select(TrainingClass).where(TrainingClass.class_id.in_(wanted)))
+    found = session.connection().execute(select(TrainingClass.__table__).where(TrainingClass.class_id.in_(wanted)))
     return {str(c.class_id): c for c in found}
 
 
 def _projects_allowed(session, institution_ids):
     """{institution id: (occupation, skill level) it may train for}; an institution not limited is absent."""
     return {row.institution_id: [(p["occupation"], p["skill_level"]) for p in row.projects]
-            for row in session.execute(select(InstitutionProjects.institution_id, InstitutionProjects.projects).where(
+            for row in session.connection().execute(select(InstitutionProjects.institution_id,
+                                                           InstitutionProjects.projects).where(
                 InstitutionProjects.institution_id.in_(list(institution_ids))))}
 
 
@@ -195,10 +196,11 @@ def _uses_by_holder(session, holders):
     ordered = sorted(set(holders))
     if not ordered:
         return {}
-    session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(h)) FROM unnest(CAST(:holders AS text[])) h"),
+    session.connection().execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(h)) "
+                                      "FROM unnest(CAST(:holders AS text[])) h"),
                     {"space": HOLDER_LOCK, "holders": ordered})
     found = {}
-    for holder, voucher_id, occupation, used_at in session.execute(
+    for holder, voucher_id, occupation, used_at in session.connection().execute(
             select(VoucherRight.holder, VoucherRight.voucher_id, TemplateTerms.terms["occupation"].astext,
                    VoucherRight.used_at).join(VoucherRight.template)
             .where(VoucherRight.holder.in_(ordered), VoucherRight.status.in_(("used", "settled")))):
@@ -255,7 +257,7 @@ class _Uses:
         concurrent transaction changed first is not among them)."""
         if not self.decided:
             return set()
-        won = {row.voucher_id: row.use_seq for row in tx.session.execute(_USE, {
+        won = {row.voucher_id: row.use_seq for row in tx.session.connection().execute(_USE, {
             "voucher_ids": [str(r["voucher_id"]) for r in self.decided],
             "used_at": [r["used_at"] for r in self.decided],
             "institution_ids": [str(r["used_by_institution"]) for r in self.decided],
