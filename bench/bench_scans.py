@@ -78,7 +78,7 @@ def signed_payloads(template_id, class_ids):
     engine.dispose()
     now = time.time()
     return [(qr.sign(private, key_id, code, holder, now=now)[0], class_id)
-            for code, holder, class_id in harness.vouchers_of(template_id, class_ids)]
+            for _, code, holder, class_id in harness.vouchers_of(template_id, class_ids)]
 
 
 def scanners(process_index, devices, scans, start_at, end_at, results):

@@ -256,15 +256,16 @@ def machine_busy(seconds=1.0):
 
 
 def vouchers_of(template_id, class_ids):
-    """(code, holder's person key, class id) of each voucher of a targeted template issued to the
-    rosters of ``class_ids`` (a generated person may also sit on an earlier run's roster)."""
+    """(voucher id, code, holder's person key, class id) of each voucher of a targeted template
+    issued to the rosters of ``class_ids``."""
     import psycopg2
     with psycopg2.connect(psycopg2_dsn("issuance")) as connection, connection.cursor() as cursor:
-        cursor.execute("""SELECT DISTINCT ON (v.code) v.code, v.holder, r.class_id
+        cursor.execute("""SELECT DISTINCT ON (v.code) v.id, v.code, v.holder, r.class_id
                           FROM vouchers v JOIN roster r ON r.person_key = v.holder
                           WHERE v.template_id = %s AND r.class_id = ANY(%s::uuid[]) ORDER BY v.code""",
                        (template_id, class_ids))
-        rows = [(code, holder, str(class_id)) for code, holder, class_id in cursor.fetchall()]
+        rows = [(str(voucher_id), code, holder, str(class_id)) for voucher_id, code, holder, class_id
+                in cursor.fetchall()]
     connection.close()
     return rows
 

@@ -50,18 +50,20 @@ def test_a_broker_outage_mid_lifecycle_loses_no_event(gateway, clients, rpc, bro
 
     for voucher in (first, second):
         lifecycle.redeem(gateway, p, voucher["code"])
+    for worker in p.workers[2:]:  # the others train on their targeted vouchers
+        lifecycle.use_targeted(gateway, p, worker)
     for worker in p.workers:
         lifecycle.check_in(gateway, p, worker)
     claim = lifecycle.submit_claim(gateway, p, [first["code"], second["code"]])
     lifecycle.approve_and_disburse(gateway, p, claim["claim_id"])
 
-    # 6 pooled + 4 targeted; 3 + 4 claimed; 2 used and settled at 800 yuan each.
-    expected = {"issued": 10, "claimed": 7, "used": 2, "settled": 2, "settled_fen": 160000}
+    # 6 pooled + 4 targeted; 3 + 4 claimed; 4 used (2 of them targeted); 2 settled at 800 yuan each.
+    expected = {"issued": 10, "claimed": 7, "used": 4, "settled": 2, "settled_fen": 160000}
 
     def exact():
         stats = lifecycle.statistics(gateway, p)
         assert {k: stats[k] for k in expected} == expected
         assert rpc.issuance.region_summary(region_code=p.region) == {
-            "issued": 10, "claimed": 7, "used": 2, "settled": 2, "expired": 0}
-        assert rpc.redemption.region_summary(region_code=p.region) == {"claimed": 7, "used": 2, "settled": 2}
+            "issued": 10, "claimed": 7, "used": 4, "settled": 2, "expired": 0}
+        assert rpc.redemption.region_summary(region_code=p.region) == {"claimed": 7, "used": 4, "settled": 2}
     eventually(exact, timeout=60, interval=0.5)

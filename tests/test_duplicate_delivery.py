@@ -218,6 +218,31 @@ def _attendance_roster(w):
                                   c=setup["class_id"])
 
 
+def _attendance_schedule_changed(w):
+    setup = class_registered(w.region)
+    # Registered as an older snapshot (sequence 0) than the change this case delivers (sequence 1).
+    w.deliver("attendance", "handle_class_registered", "issuance", "class_registered", setup, event=Event(
+        type="class_registered", source="issuance", aggregate_id=setup["class_id"], payload=setup, sequence=0))
+    later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).isoformat()
+    payload = {**{k: v for k, v in setup.items() if k != "roster"},
+               "sessions": [{"session_id": str(uuid.uuid4()), "starts_at": later, "ends_at": later}]}
+    return payload, lambda: w.sql("attendance", "SELECT string_agg(CAST(session_id AS text), ',') FROM sessions "
+                                                "WHERE class_id = :c", c=setup["class_id"])
+
+
+def _attendance_used(w):
+    use = used(str(uuid.uuid4()), codes.new_code(), terms(w.region))
+    return vouchers_used(use), lambda: w.sql(
+        "attendance", "SELECT count(*) FROM voucher_uses WHERE class_id = :c AND active", c=use["class_id"])
+
+
+def _attendance_use_reversed(w):
+    use = used(str(uuid.uuid4()), codes.new_code(), terms(w.region))
+    w.deliver("attendance", "handle_vouchers_used", "redemption", "vouchers_used", vouchers_used(use))
+    return use_reversed(use), lambda: w.sql(
+        "attendance", "SELECT count(*) FROM voucher_uses WHERE class_id = :c AND active", c=use["class_id"])
+
+
 def _settlement_used(w):
     return (vouchers_used(used(str(uuid.uuid4()), codes.new_code(), terms(w.region))),
             lambda: w.rpc.settlement.region_summary(region_code=w.region))
@@ -233,10 +258,10 @@ def _settlement_use_reversed(w):
 
 
 def _settlement_completed(w):
-    payload = {"class_id": str(uuid.uuid4()), "institution_id": str(uuid.uuid4()), "region_code": w.region,
-               "person_key": uuid.uuid4().hex * 2, "attendance_rate": 1.0, "completed_at": NOW}
-    return payload, lambda: w.sql("settlement", "SELECT count(*) FROM completions WHERE class_id = :c",
-                                  c=payload["class_id"])
+    completion = {"class_id": str(uuid.uuid4()), "institution_id": str(uuid.uuid4()), "region_code": w.region,
+                  "person_key": uuid.uuid4().hex * 2, "attendance_rate": 1.0, "completed_at": NOW}
+    return {"completions": [completion]}, lambda: w.sql(
+        "settlement", "SELECT count(*) FROM completions WHERE class_id = :c", c=completion["class_id"])
 
 
 def _stats_issued(w):
@@ -291,9 +316,12 @@ CASES = {
     ("redemption", "handle_institution_projects_changed"): _redemption_institution_projects,
     ("attendance", "handle_class_registered"): _attendance_class,
     ("attendance", "handle_roster_extended"): _attendance_roster,
+    ("attendance", "handle_class_schedule_changed"): _attendance_schedule_changed,
+    ("attendance", "handle_vouchers_used"): _attendance_used,
+    ("attendance", "handle_voucher_use_reversed"): _attendance_use_reversed,
     ("settlement", "handle_vouchers_used"): _settlement_used,
     ("settlement", "handle_voucher_use_reversed"): _settlement_use_reversed,
-    ("settlement", "handle_training_completed"): _settlement_completed,
+    ("settlement", "handle_trainings_completed"): _settlement_completed,
     ("statistics", "handle_vouchers_issued"): _stats_issued,
     ("statistics", "handle_vouchers_claimed"): _stats_claimed,
     ("statistics", "handle_vouchers_used"): _stats_used,

@@ -22,6 +22,8 @@ def test_the_whole_voucher_lifecycle(gateway, clients, rpc):
     general = lifecycle.claim(gateway, p, p.workers[0])
     used = lifecycle.redeem(gateway, p, general["code"], holder=p.workers[0])
     assert used["status"] == "used"
+    for worker in p.workers[1:]:  # the others train on their targeted vouchers
+        assert lifecycle.use_targeted(gateway, p, worker)["status"] == "used"
 
     for worker in p.workers:
         assert lifecycle.check_in(gateway, p, worker)["completed"] is True
@@ -33,9 +35,9 @@ def test_the_whole_voucher_lifecycle(gateway, clients, rpc):
     paid = lifecycle.approve_and_disburse(gateway, p, claim["claim_id"])
     assert paid["status"] == "disbursed"
 
-    # 5 pooled + 3 targeted issued; 1 + 3 claimed; 1 used; 1 settled for 800 yuan.
-    expected = {"issued": 8, "claimed": 4, "used": 1, "settled": 1, "settled_fen": 80000,
-                "claim_rate": 0.5, "usage_rate": 0.125}
+    # 5 pooled + 3 targeted issued; 1 + 3 claimed; 3 used (1 general, 2 targeted); 1 settled for 800 yuan.
+    expected = {"issued": 8, "claimed": 4, "used": 3, "settled": 1, "settled_fen": 80000,
+                "claim_rate": 0.5, "usage_rate": 0.375}
 
     def statistics_are_exact():
         stats = lifecycle.statistics(gateway, p)
@@ -45,10 +47,10 @@ def test_the_whole_voucher_lifecycle(gateway, clients, rpc):
 
     def every_service_agrees():
         assert rpc.issuance.region_summary(region_code=p.region) == {
-            "issued": 8, "claimed": 4, "used": 1, "settled": 1, "expired": 0}
-        assert rpc.redemption.region_summary(region_code=p.region) == {"claimed": 4, "used": 1, "settled": 1}
+            "issued": 8, "claimed": 4, "used": 3, "settled": 1, "expired": 0}
+        assert rpc.redemption.region_summary(region_code=p.region) == {"claimed": 4, "used": 3, "settled": 1}
         assert rpc.settlement.region_summary(region_code=p.region) == {
-            "used": 1, "settled": 1, "settled_fen": 80000}
+            "used": 3, "settled": 1, "settled_fen": 80000}
         assert rpc.attendance.region_summary(region_code=p.region) == {"checkins": 3, "completions": 3}
 
     eventually(every_service_agrees)
@@ -81,6 +83,7 @@ def test_no_id_number_or_name_reaches_an_event_a_metric_or_a_log(gateway, client
     gateway.call("POST", "/v1/trainees/qr-lookup", p.institution, {"qr": voucher["code"]},
                  headers={"Idempotency-Key": None})
     lifecycle.redeem(gateway, p, voucher["code"])
+    lifecycle.use_targeted(gateway, p, p.workers[1])
     lifecycle.check_in(gateway, p, p.workers[1])
     gateway.call("POST", "/v1/claims", p.channel, {"template_id": p.template_id, "id_number": p.workers[0]})
 

@@ -113,6 +113,7 @@ def test_batch_add_trainees_answers_row_by_row_and_new_trainees_can_train(gatewa
 
     lifecycle.create_templates(gateway, p, pool_size=1)
     assert lifecycle.issue_targeted(gateway, p)["issued"] == 3  # the newcomers are on the roster
+    lifecycle.use_targeted(gateway, p, newcomer)
     assert lifecycle.check_in(gateway, p, newcomer)["completed"] is True  # attendance heard of them too
 
     other = lifecycle.register(gateway, clients, p.region, roster_size=1).institution

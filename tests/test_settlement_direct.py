@@ -1,6 +1,6 @@
 """Direct settlement (培训券结算) and certificates (添加证书) through settlement's RPC.
 
-The used vouchers are fabricated: vouchers_used, voucher_use_reversed and training_completed
+The used vouchers are fabricated: vouchers_used, voucher_use_reversed and trainings_completed
 events go straight into settlement's handler queues, as in test_duplicate_delivery, each in a
 region no other test has. Remote refusals come back as the classes of common.errors
 (registered with nameko by importing it)."""
@@ -47,10 +47,10 @@ class Used:
             "used_at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "use_seq": 1, "template": template}
         self._deliver("redemption", "vouchers_used", "handle_vouchers_used", {"vouchers": [self.uses[code]]})
         if completed:
-            self._deliver("attendance", "training_completed", "handle_training_completed", {
+            self._deliver("attendance", "trainings_completed", "handle_trainings_completed", {"completions": [{
                 "class_id": class_id, "institution_id": institution_id or self.institution_id,
                 "region_code": region or self.region, "person_key": person_key, "attendance_rate": 1.0,
-                "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat()})
+                "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}]})
         return code, person_key
 
     def reverse(self, code):

@@ -119,9 +119,9 @@ def test_settlement_never_takes_a_settled_voucher_back(gateway, clients, rpc, da
     events = story(voucher_id, code, terms(world.region), at)
     tell(world, "settlement", [events], [("use_1",)])
     first = events["use_1"][2]["vouchers"][0]
-    world.deliver("settlement", "handle_training_completed", "attendance", "training_completed", {
-        "class_id": first["class_id"], "institution_id": FIRST_INSTITUTION, "region_code": world.region,
-        "person_key": first["person_key"], "attendance_rate": 1.0, "completed_at": first["used_at"]})
+    world.deliver("settlement", "handle_trainings_completed", "attendance", "trainings_completed", {"completions": [
+        {"class_id": first["class_id"], "institution_id": FIRST_INSTITUTION, "region_code": world.region,
+         "person_key": first["person_key"], "attendance_rate": 1.0, "completed_at": first["used_at"]}]})
     rpc.settlement.settle_vouchers(region_code=world.region, institution_id=FIRST_INSTITUTION, voucher_codes=[code],
                                    payment_reference="PAY-USE-ORDER", settled_by="test-province")
     tell(world, "settlement", [events], [("reversal_1", "use_2")])

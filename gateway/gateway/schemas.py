@@ -146,6 +146,10 @@ class SessionIn(StrictSchema):
             raise ValidationError("A session must end after it starts.", "ends_at")
 
 
+class ScheduledSessionIn(SessionIn):
+    session_id = fields.UUID(load_default=None, metadata={"description": "an existing session to keep; none: new"})
+
+
 class ClassIn(StrictSchema):
     institution_id = fields.UUID(load_default=None)
     site_id = fields.UUID(required=True)
@@ -331,12 +335,63 @@ class ReturnIn(StrictSchema):
     id_number = ID_NUMBER  # the holder's, as the e-card channel authenticated them
 
 
+DEVICE = dict(load_default=None, validate=validate.Length(min=8, max=64), metadata={
+    "description": "the app's own stable identifier of the phone (a hash, never the IMEI or a number): one phone "
+                   "checking in several trainees is an anomaly for the managers"})
+
+
 class CheckinIn(StrictSchema):
     class_id = fields.UUID(required=True)
     id_number = ID_NUMBER
     latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
     accuracy_m = fields.Float(required=True, validate=validate.Range(0, 10_000))
+    device = fields.String(**DEVICE)
+
+
+class CodeCheckinIn(StrictSchema):
+    class_id = fields.UUID(required=True)
+    id_number = ID_NUMBER
+    code = fields.String(required=True, validate=validate.Length(min=10, max=200),
+                         metadata={"description": "the rotating code read from the institution's screen (VTC1.…)"})
+    device = fields.String(**DEVICE)
+
+
+class OnlineCheckinIn(StrictSchema):
+    class_id = fields.UUID(required=True)
+    id_number = ID_NUMBER
+    device = fields.String(**DEVICE)
+
+
+class CardCheckinIn(StrictSchema):
+    class_id = fields.UUID(required=True)
+    id_number = ID_NUMBER  # read from the trainee's social-security card by the institution's scanner
+
+
+class AttendanceQueryIn(StrictSchema):
+    class_id = fields.UUID(required=True)
+    id_number = ID_NUMBER
+
+
+class ScheduleIn(StrictSchema):
+    sessions = fields.List(fields.Nested(ScheduledSessionIn), required=True, validate=validate.Length(min=1, max=500))
+
+
+class CodeQuery(StrictSchema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "png", "svg"]))
+
+
+class AnomaliesQuery(PageQuery):
+    region_code = fields.String(load_default=None, validate=REGION_CODE)
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "confirmed", "dismissed"]))
+    kind = fields.String(load_default=None, validate=validate.OneOf(
+        ["no_checkins", "shared_device", "impossible_travel", "same_spot_far_away", "outside_schedule"]))
+
+
+class AnomalyDecisionIn(StrictSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(["confirmed", "dismissed"]))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500),
+                           metadata={"description": "what the bureau found; no names or ID numbers"})
 
 
 class SubsidyClaimIn(StrictSchema):

@@ -426,10 +426,95 @@ class GatewayService(Observable):
     @api("POST", "/v1/checkins", roles={"channel"}, body=schemas.CheckinIn, status=201,
          operation_id="recordCheckin", tag="attendance")
     def check_in(self, client, body):
-        """A trainee checks in to the current session by location."""
-        return self.attendance.check_in_by_location(
-            class_id=str(body["class_id"]), person_key=self.identity.person_key(body["id_number"]),
-            latitude=body["latitude"], longitude=body["longitude"], accuracy_m=body["accuracy_m"])
+        """A trainee checks in to the session open now by location (定位打卡): inside the site's radius, allowing
+        for the reported accuracy, from 30 minutes before the start to 30 after. A refusal says why (the distance,
+        too early, too late, not on the roster, no voucher used for the class) and points to the QR check-in."""
+        return self._check_in(body, "location", latitude=body["latitude"], longitude=body["longitude"],
+                              accuracy_m=body["accuracy_m"], device=body["device"])
+
+    @api("POST", "/v1/checkins/code", roles={"channel"}, body=schemas.CodeCheckinIn, status=201,
+         operation_id="recordCodeCheckin", tag="attendance")
+    def check_in_by_code(self, client, body):
+        """The fallback when location fails (二维码签到): the trainee's app scans the rotating code on the
+        institution's screen; a code is accepted for 20 to 40 seconds."""
+        return self._check_in(body, "qr", code=body["code"], device=body["device"])
+
+    @api("POST", "/v1/checkins/online", roles={"channel"}, body=schemas.OnlineCheckinIn, status=201,
+         operation_id="recordOnlineCheckin", tag="attendance")
+    def check_in_online(self, client, body):
+        """A trainee of an online class checks in by the identity-verified request itself."""
+        return self._check_in(body, "online", device=body["device"])
+
+    @api("POST", "/v1/checkins/card", roles={"institution", "device"}, body=schemas.CardCheckinIn, status=201,
+         operation_id="recordCardCheckin", tag="attendance")
+    def check_in_by_card(self, client, body):
+        """The institution's scanner reads the trainee's social-security card and checks them in."""
+        return self._check_in(body, "card", institution_id=client.institution_id,
+                              device=client.client_id if client.role == "device" else None)
+
+    def _check_in(self, body, method, **details):
+        return self.coalesce(self.attendance.check_in_many, {
+            "method": method, "class_id": str(body["class_id"]),
+            "person_key": self.identity.person_key(body["id_number"]), **details})
+
+    @api("GET", "/v1/classes/<class_id>/checkin-code", roles={"institution", "device"}, query=schemas.CodeQuery,
+         operation_id="getCheckinCode", tag="attendance", produces=("image/png", "image/svg+xml"))
+    def checkin_code(self, client, query, class_id):
+        """The rotating check-in code to show on the institution's screen for the session open now: it changes
+        every 20 seconds (``rotates_every_s``); fetch it again at ``valid_until``. As JSON, or drawn as PNG or SVG."""
+        code = self.attendance.current_code(class_id=class_id, institution_id=client.institution_id)
+        return code if query["format"] == "json" else _qr_image(code["code"], query["format"])
+
+    @api("POST", "/v1/attendance/query", roles={"channel"}, body=schemas.AttendanceQueryIn,
+         operation_id="getMyAttendance", tag="attendance", changes_nothing=True)
+    def my_attendance(self, client, body):
+        """A trainee's own attendance in a class: sessions attended of those scheduled, the rate, the class's
+        threshold and whether it is completed."""
+        return self.attendance.attendance_of(class_id=str(body["class_id"]),
+                                             person_key=self.identity.person_key(body["id_number"]))
+
+    @api("GET", "/v1/classes/<class_id>/attendance", roles=READERS | {"institution"},
+         operation_id="getClassAttendance", tag="attendance")
+    def class_attendance(self, client, query, class_id):
+        """Presence per session of a class, trainees enrolled and completed."""
+        return self.attendance.class_attendance(class_id=class_id, region_code=client.region_code,
+                                                institution_id=client.institution_id)
+
+    @api("PUT", "/v1/classes/<class_id>/sessions", roles=MANAGERS | {"institution"}, body=schemas.ScheduleIn,
+         operation_id="rescheduleClass", tag="catalogue")
+    def reschedule_class(self, client, body, class_id):
+        """Replace a class's schedule: a session given with its ``session_id`` keeps it (its times may change), one
+        without is new, one left out is dropped. Check-ins follow the new schedule."""
+        return self.issuance.reschedule_class(
+            class_id=class_id, region_code=client.region_code, sessions=[
+                {**s, "session_id": str(s["session_id"]) if s["session_id"] else None} for s in body["sessions"]],
+            institution_id=client.institution_id if client.role == "institution" else None)
+
+    @api("GET", "/v1/attendance-anomalies", roles=READERS, query=schemas.AnomaliesQuery,
+         operation_id="listAttendanceAnomalies", tag="attendance")
+    def list_anomalies(self, client, query):
+        """Abnormal check-ins (异常签到) of your region, newest first, each with its evidence: a session with no
+        check-ins, one phone checking in several trainees, impossible travel between two check-ins, several
+        trainees at one spot far from the site, check-ins tried outside the schedule."""
+        region_code = query.pop("region_code") or client.region_code
+        client.require_region(region_code, "This region")
+        return self.attendance.list_anomalies(region_code=region_code, **query)
+
+    @api("POST", "/v1/attendance-anomalies/<anomaly_id>/decision", roles={"manager"},
+         body=schemas.AnomalyDecisionIn, operation_id="decideAttendanceAnomaly", tag="attendance")
+    def decide_anomaly(self, client, body, anomaly_id):
+        """Confirm an anomaly of your region (the bureau acts on it) or dismiss it, with the reason."""
+        return self.attendance.decide_anomaly(anomaly_id=anomaly_id, region_code=client.region_code,
+                                              decision=body["decision"], reason=body["reason"],
+                                              decided_by=client.client_id)
+
+    @api("GET", "/v1/checkin-coverage/<region_code>", roles=READERS, operation_id="getCheckinCoverage",
+         tag="attendance")
+    def checkin_coverage(self, client, query, region_code):
+        """Check-in coverage (打卡签到覆盖率): the institutions of a region with classes, and those whose trainees
+        check in with their vouchers."""
+        client.require_region(region_code, "This region")
+        return self.attendance.checkin_coverage(region_code=region_code)
 
     # -- settlement -------------------------------------------------------------------
 

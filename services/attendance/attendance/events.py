@@ -1,22 +1,41 @@
 """Events attendance publishes."""
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-CHECKIN_RECORDED = "checkin_recorded"
-TRAINING_COMPLETED = "training_completed"
+CHECKINS_RECORDED = "checkins_recorded"
+TRAININGS_COMPLETED = "trainings_completed"
+ANOMALIES_DETECTED = "anomalies_detected"
 
 
-class CheckinRecorded(Schema):
+class RecordedCheckin(Schema):
     checkin_id = fields.Integer(required=True)
     class_id = fields.UUID(required=True)
     session_id = fields.UUID(required=True)
-    institution_id = fields.UUID(required=True)
-    region_code = fields.String(required=True)
     person_key = fields.String(required=True)
-    method = fields.String(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(("location", "qr", "card", "online")))
     checked_in_at = fields.AwareDateTime(required=True)
 
 
-class TrainingCompleted(Schema):
+class CheckinsRecorded(Schema):
+    """Check-ins new for their session (a check-in repeated is not announced again); the ones that
+    arrive together travel as one event."""
+    checkins = fields.List(fields.Nested(RecordedCheckin), required=True)
+
+
+class DetectedAnomaly(Schema):
+    anomaly_id = fields.UUID(required=True)
+    kind = fields.String(required=True)
+    class_id = fields.UUID(required=True)
+    institution_id = fields.UUID(required=True)
+    region_code = fields.String(required=True)
+    detected_at = fields.AwareDateTime(required=True)
+
+
+class AnomaliesDetected(Schema):
+    """Abnormal check-in patterns found for managers (异常签到); their evidence stays in attendance."""
+    anomalies = fields.List(fields.Nested(DetectedAnomaly), required=True)
+
+
+class Completion(Schema):
     class_id = fields.UUID(required=True)
     institution_id = fields.UUID(required=True)
     region_code = fields.String(required=True)
@@ -25,4 +44,11 @@ class TrainingCompleted(Schema):
     completed_at = fields.AwareDateTime(required=True)
 
 
-SCHEMAS = {CHECKIN_RECORDED: CheckinRecorded, TRAINING_COMPLETED: TrainingCompleted}
+class TrainingsCompleted(Schema):
+    """Trainees whose attendance reached their class's threshold (completion, which settlement
+    requires before paying); each once, the ones completing together in one event."""
+    completions = fields.List(fields.Nested(Completion), required=True)
+
+
+SCHEMAS = {CHECKINS_RECORDED: CheckinsRecorded, TRAININGS_COMPLETED: TrainingsCompleted,
+           ANOMALIES_DETECTED: AnomaliesDetected}

@@ -1,5 +1,5 @@
 """What attendance reads from other services' events."""
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 
 class Site(Schema):
@@ -18,7 +18,8 @@ class Session(Schema):
     ends_at = fields.AwareDateTime(required=True)
 
 
-class ClassRegistered(Schema):
+class ClassSnapshot(Schema):
+    """class_registered, and class_schedule_changed (the same class, its schedule replaced; no roster)."""
     class Meta:
         unknown = EXCLUDE
     class_id = fields.UUID(required=True)
@@ -28,7 +29,7 @@ class ClassRegistered(Schema):
     completion_threshold = fields.Float(required=True)
     site = fields.Nested(Site, required=True)
     sessions = fields.List(fields.Nested(Session), required=True)
-    roster = fields.List(fields.String(), required=True)
+    roster = fields.List(fields.String(), load_default=list)
 
 
 class RosterExtended(Schema):
@@ -36,3 +37,22 @@ class RosterExtended(Schema):
         unknown = EXCLUDE
     class_id = fields.UUID(required=True)
     roster = fields.List(fields.String(), required=True)
+
+
+class UsedVoucher(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    voucher_id = fields.UUID(required=True)
+    class_id = fields.UUID(required=True)
+    person_key = fields.String(required=True)
+    use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class VouchersUsed(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    vouchers = fields.List(fields.Nested(UsedVoucher), required=True)
+
+
+class VoucherUseReversed(UsedVoucher):
+    pass

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from attendance.domain.geofence import MAX_ACCEPTED_ACCURACY_M, distance_m, judge
-from attendance.domain.schedule import EARLY_WINDOW, attendance_rate, has_completed, session_open_at
+from attendance.domain.schedule import (EARLY_WINDOW, LATE_WINDOW, attendance_rate, has_completed, off_schedule,
+                                       session_open_at)
 
 SITE = {"site_lat": 28.2282, "site_lon": 112.9388, "radius_m": 200}  # Changsha
 
@@ -113,13 +114,18 @@ MORNING = SimpleNamespace(name="morning", starts_at=_at(9), ends_at=_at(12))
 AFTERNOON = SimpleNamespace(name="afternoon", starts_at=_at(14), ends_at=_at(17))
 
 
-def test_the_early_window_is_30_minutes():
-    assert EARLY_WINDOW == datetime.timedelta(minutes=30)
+def test_the_early_and_late_windows_are_30_minutes():
+    assert EARLY_WINDOW == LATE_WINDOW == datetime.timedelta(minutes=30)
 
 
-@pytest.mark.parametrize("at", [_at(8, 30), _at(8, 45), _at(9), _at(11, 59), _at(12)])
-def test_a_check_in_from_30_minutes_before_the_start_to_the_end_belongs_to_the_session(at):
+@pytest.mark.parametrize("at", [_at(8, 30), _at(8, 45), _at(9), _at(9, 30)])
+def test_a_check_in_from_30_minutes_before_to_30_minutes_after_the_start_belongs_to_the_session(at):
     assert session_open_at([MORNING, AFTERNOON], at) == (MORNING, None)
+
+
+@pytest.mark.parametrize("at", [_at(9, 31), _at(11, 59), _at(12)])
+def test_a_check_in_later_in_a_session_under_way_is_too_late(at):
+    assert session_open_at([MORNING, AFTERNOON], at) == (None, "too_late")
 
 
 def test_a_check_in_more_than_30_minutes_early_is_too_early():
@@ -134,6 +140,15 @@ def test_a_check_in_between_sessions_is_too_early_for_the_next_one():
 def test_a_check_in_after_the_last_session_is_too_late():
     assert session_open_at([MORNING, AFTERNOON], _at(17, 1)) == (None, "too_late")
     assert session_open_at([MORNING], _at(9, day=2)) == (None, "too_late")
+
+
+def test_a_check_in_tried_two_hours_away_from_every_session_is_off_schedule():
+    assert off_schedule([MORNING, AFTERNOON], _at(6, 59))
+    assert not off_schedule([MORNING, AFTERNOON], _at(7))  # two hours before the morning
+    assert not off_schedule([MORNING, AFTERNOON], _at(13))  # between them
+    assert not off_schedule([MORNING, AFTERNOON], _at(19))  # two hours after the afternoon
+    assert off_schedule([MORNING, AFTERNOON], _at(19, 1))
+    assert off_schedule([], _at(9))
 
 
 def test_a_class_without_sessions_has_nothing_to_check_in_to():

@@ -6,6 +6,7 @@ INSTITUTION_REGISTERED = "institution_registered"
 INSTITUTION_PROJECTS_CHANGED = "institution_projects_changed"
 PROJECT_REGISTERED = "project_registered"
 CLASS_REGISTERED = "class_registered"
+CLASS_SCHEDULE_CHANGED = "class_schedule_changed"
 TEMPLATE_CREATED = "template_created"
 TEMPLATE_UPDATED = "template_updated"
 VOUCHERS_ISSUED = "vouchers_issued"
@@ -69,7 +70,8 @@ class SessionData(Schema):
     ends_at = fields.AwareDateTime(required=True)
 
 
-class ClassRegistered(Schema):
+class ClassSnapshot(Schema):
+    """A class as other services keep it: where, when and what it teaches."""
     class_id = fields.UUID(required=True)
     institution_id = fields.UUID(required=True)
     region_code = fields.String(required=True)
@@ -79,7 +81,16 @@ class ClassRegistered(Schema):
     completion_threshold = fields.Float(required=True)
     site = fields.Nested(SiteData, required=True)
     sessions = fields.List(fields.Nested(SessionData), required=True)
+
+
+class ClassRegistered(ClassSnapshot):
     roster = fields.List(fields.String(), required=True)
+
+
+class ClassScheduleChanged(ClassSnapshot):
+    """A class's schedule replaced: the whole class as class_registered carries it, without the
+    roster. Sessions keep their ids; one left out was dropped. Consumers apply it only over an
+    older snapshot of the class (the envelope's per-class sequence)."""
 
 
 class RosterExtended(Schema):
@@ -145,6 +156,7 @@ SCHEMAS = {
     INSTITUTION_PROJECTS_CHANGED: InstitutionProjectsChanged,
     PROJECT_REGISTERED: ProjectRegistered,
     CLASS_REGISTERED: ClassRegistered,
+    CLASS_SCHEDULE_CHANGED: ClassScheduleChanged,
     TEMPLATE_CREATED: TemplateCreated,
     TEMPLATE_UPDATED: TemplateCreated,
     VOUCHERS_ISSUED: VouchersIssued,

@@ -245,16 +245,57 @@ def register_class(tx, *, institution_id, region_code, site_id, name, occupation
         tx.session.execute(insert(RosterEntry), [{"class_id": training_class.id, "person_key": k}
                                                  for k in dict.fromkeys(person_keys)])
     tx.emit(events.CLASS_REGISTERED, aggregate_id=training_class.id, payload={
-        "class_id": str(training_class.id), "institution_id": str(institution.id),
-        "region_code": institution.region_code, "occupation": occupation, "skill_level": skill_level,
-        "mode": mode, "completion_threshold": completion_threshold, "site": _site_data(site),
-        "sessions": [{"session_id": str(s.id), "starts_at": s.starts_at.isoformat(),
-                      "ends_at": s.ends_at.isoformat()} for s in session_rows],
-        "roster": list(dict.fromkeys(person_keys))})
+        **_class_snapshot(training_class, institution, site, session_rows), "roster": list(dict.fromkeys(person_keys))})
     return {"class_id": str(training_class.id), "institution_id": str(institution.id),
-            "sessions": [{"session_id": str(s.id), "starts_at": s.starts_at.isoformat(),
-                          "ends_at": s.ends_at.isoformat()} for s in session_rows],
-            "roster_size": len(set(person_keys))}
+            "sessions": _sessions_data(session_rows), "roster_size": len(set(person_keys))}
+
+
+def _sessions_data(session_rows):
+    return [{"session_id": str(s.id), "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat()}
+            for s in sorted(session_rows, key=lambda s: s.starts_at)]
+
+
+def _class_snapshot(training_class, institution, site, session_rows):
+    """What other services keep of a class: where, when, what it teaches; never who (the roster
+    travels on its own)."""
+    return {"class_id": str(training_class.id), "institution_id": str(institution.id),
+            "region_code": institution.region_code, "occupation": training_class.occupation,
+            "skill_level": training_class.skill_level, "mode": training_class.mode,
+            "completion_threshold": training_class.completion_threshold, "site": _site_data(site),
+            "sessions": _sessions_data(session_rows)}
+
+
+def reschedule_class(tx, *, class_id, region_code, institution_id=None, sessions):
+    """Replace a class's schedule: a session named by its ``session_id`` keeps it (its times may
+    change), one without is new, and one left out is dropped. The class's row is locked, so that
+    concurrent changes are announced in the order they were made."""
+    training_class = _get(tx.session, TrainingClass, class_id, "class", for_update=True)
+    institution = tx.session.get(Institution, training_class.institution_id)
+    if institution_id and str(institution.id) != str(institution_id):
+        raise Forbidden("other_institution", "This class belongs to another institution.")
+    if not regions.contains(region_code, institution.region_code):
+        raise Forbidden("other_region", "This class belongs to a region outside yours.")
+    existing = {s.id: s for s in tx.session.scalars(select(ClassSession).where(
+        ClassSession.class_id == training_class.id))}
+    kept = []
+    for given in sessions:
+        if given["ends_at"] <= given["starts_at"]:
+            raise InvalidInput("invalid_session", "Each session must end after it starts.")
+        if given.get("session_id") is None:
+            kept.append(ClassSession(id=uuid.uuid4(), class_id=training_class.id, starts_at=given["starts_at"],
+                                     ends_at=given["ends_at"]))
+            tx.session.add(kept[-1])
+        elif uuid.UUID(str(given["session_id"])) in existing:
+            kept.append(existing.pop(uuid.UUID(str(given["session_id"]))))
+            kept[-1].starts_at, kept[-1].ends_at = given["starts_at"], given["ends_at"]
+        else:
+            raise not_found("session", str(given["session_id"]))
+    for dropped in existing.values():
+        tx.session.delete(dropped)
+    tx.session.flush()
+    tx.emit(events.CLASS_SCHEDULE_CHANGED, aggregate_id=training_class.id, payload=_class_snapshot(
+        training_class, institution, tx.session.get(Site, training_class.site_id), kept))
+    return {"class_id": str(training_class.id), "sessions": _sessions_data(kept)}
 
 
 def add_trainees(tx, *, class_id, region_code, institution_id=None, trainees):

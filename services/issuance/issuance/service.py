@@ -50,6 +50,11 @@ class IssuanceService(Observable):
         return self.db.run(operations.register_class, **training_class)
 
     @rpc
+    def reschedule_class(self, *, class_id, region_code, institution_id=None, sessions):
+        return self.db.run(operations.reschedule_class, class_id=class_id, region_code=region_code,
+                           institution_id=institution_id, sessions=sessions)
+
+    @rpc
     def add_trainees(self, *, class_id, region_code, institution_id=None, trainees):
         return self.db.run(operations.add_trainees, class_id=class_id, region_code=region_code,
                            institution_id=institution_id, trainees=trainees)

@@ -66,9 +66,9 @@ def record_use_reversal(tx, event):
         "terms": json.dumps(p["template"], default=str), "used_at": p["used_at"], "use_seq": p["use_seq"]})
 
 
-def record_completion(tx, event):
-    tx.session.execute(pg_insert(Completion).on_conflict_do_nothing(), [{
-        "class_id": event.payload["class_id"], "person_key": event.payload["person_key"]}])
+def record_completions(tx, event):
+    tx.session.execute(pg_insert(Completion).on_conflict_do_nothing(), [
+        {"class_id": c["class_id"], "person_key": c["person_key"]} for c in event.payload["completions"]])
 
 
 def _check_region(region_code):

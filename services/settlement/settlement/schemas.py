@@ -35,8 +35,14 @@ class VoucherUseReversed(UsedVoucher):
     """The use undone, as it was recorded."""
 
 
-class TrainingCompleted(Schema):
+class Completion(Schema):
     class Meta:
         unknown = EXCLUDE
     class_id = fields.UUID(required=True)
     person_key = fields.String(required=True)
+
+
+class TrainingsCompleted(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    completions = fields.List(fields.Nested(Completion), required=True)

@@ -54,6 +54,6 @@ class SettlementService(Observable):
     def handle_voucher_use_reversed(self, event):
         self.db.consume(event, operations.record_use_reversal)
 
-    @subscribe("attendance", "training_completed", schema=schemas.TrainingCompleted)
-    def handle_training_completed(self, event):
-        self.db.consume(event, operations.record_completion)
+    @subscribe("attendance", "trainings_completed", schema=schemas.TrainingsCompleted)
+    def handle_trainings_completed(self, event):
+        self.db.consume(event, operations.record_completions)
