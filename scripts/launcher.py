@@ -39,7 +39,8 @@ PROFILES = {
     # The test profile starts from nothing each time, as CI does: tests count what they made.
     "test": {"db_prefix": "vt_test_", "vhost": "vt_test", "base_port": 18000, "disposable": True,
              "env": {"RPC_TIMEOUT": "3", "EVENT_MAX_ATTEMPTS": "3", "EXPIRY_INTERVAL": "1", "JOB_CHUNK": "1000",
-                     "QR_KEY_CACHE_SECONDS": "0", "ANOMALY_INTERVAL": "1"}},
+                     "QR_KEY_CACHE_SECONDS": "0", "ANOMALY_INTERVAL": "1",
+                     "DUAL_APPROVAL_FEN": "150000"}},  # above 1,500 yuan: small enough for a test's claims
 }
 # eventlet warns on every import that it is in maintenance mode; ADR 0001 says why we accept it.
 QUIET_WARNINGS = "ignore::Warning:nameko.cli.commands,ignore::Warning:nameko.containers,ignore::Warning:nameko.messaging,ignore::Warning:nameko.extensions"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from tests.platform import credit_code, eventually, id_number
 
 OCCUPATION, LEVEL = "6-31-01-03", 4  # electrician (电工), level 4
+FUNDING_SOURCE = "就业补助资金"
 
 
 @dataclass
@@ -14,6 +15,8 @@ class Province:
     region: str
     manager: str
     channel: str
+    reviewer: str = None  # a second manager of the region: who reviews an application does not approve it
+    second_approver: str = None  # a third, for applications above the dual-approval amount
     institution_id: str = None
     institution: str = None
     site: dict = None
@@ -25,7 +28,8 @@ class Province:
 
 
 def register(gateway, clients, region, roster_size=3, rng=random):
-    p = Province(region=region, manager=clients("manager", region), channel=clients("channel", region))
+    p = Province(region=region, manager=clients("manager", region), channel=clients("channel", region),
+                 reviewer=clients("manager", region), second_approver=clients("manager", region))
     institution = gateway.ok("POST", "/v1/institutions", p.manager, {
         "region_code": region, "name": "长沙市职业技能培训学校", "credit_code": credit_code(rng),
         "sites": [{"name": "芙蓉校区", "address": "长沙市芙蓉区八一路1号", "latitude": 28.1960,
@@ -45,7 +49,7 @@ def register(gateway, clients, region, roster_size=3, rng=random):
 
 def create_templates(gateway, p, pool_size=5):
     year = datetime.date.today().year
-    terms = {"region_code": p.region, "occupation": OCCUPATION, "skill_level": LEVEL, "funding_source": "就业补助资金",
+    terms = {"region_code": p.region, "occupation": OCCUPATION, "skill_level": LEVEL, "funding_source": FUNDING_SOURCE,
              "valid_from": f"{year}-01-01", "valid_until": f"{year}-12-31", "quantity": 1000}
     p.template_id = gateway.ok("POST", "/v1/templates", p.manager, {
         **terms, "name": "电工通用面值券", "function": "face_value", "distribution": "general",
@@ -110,6 +114,17 @@ def check_in(gateway, p, worker):
         "longitude": p.site["longitude"], "accuracy_m": 15}))
 
 
+def submit_claim_csv(gateway, p, text, all_accepted=None):
+    """The application as a CSV file of codes, once every line's use and completion has arrived;
+    ``all_accepted=False`` when some lines are meant to be refused."""
+    def attempt():
+        response = gateway.call("POST", "/v1/subsidy-claims", p.institution, raw=text.encode(),
+                                headers={"Content-Type": "text/csv"})
+        assert response.status_code == 201, response.text
+        return response.json()
+    return eventually(attempt)
+
+
 def submit_claim(gateway, p, codes):
     def attempt():
         response = gateway.call("POST", "/v1/subsidy-claims", p.institution, {"codes": codes})
@@ -120,8 +135,33 @@ def submit_claim(gateway, p, codes):
 
 
 def approve_and_disburse(gateway, p, claim_id):
-    gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/approval", p.manager, {})
-    return gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/disbursement", p.manager, {})
+    """Review (one manager), approval (another), the region's budget, the bank payment file and the
+    bank's answer that everything was paid: the application is disbursed."""
+    claim = gateway.ok("GET", f"/v1/subsidy-claims/{claim_id}", p.manager)
+    gateway.ok("POST", "/v1/funding-pools/allocations", p.manager, {
+        "region_code": p.region, "funding_source": FUNDING_SOURCE, "amount_fen": claim["total_fen"]})
+    gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/review", p.reviewer)
+    if gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/approval", p.manager, {})["awaiting_second_approval"]:
+        gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/approval", p.second_approver, {})
+    pay_everything(gateway, p)
+    return gateway.ok("GET", f"/v1/subsidy-claims/{claim_id}", p.manager)
+
+
+def pay_everything(gateway, p):
+    """A payment file of everything the region owes, and the bank's answer: all paid."""
+    payment_file = gateway.ok("POST", "/v1/payment-files", p.manager)
+    rows = payment_rows(gateway, p, payment_file["file_id"])
+    return gateway.ok("POST", f"/v1/payment-files/{payment_file['file_id']}/results", p.manager, {"results": [
+        {"instruction_id": row["instruction_id"], "status": "paid", "bank_reference": f"BANK-{index}"}
+        for index, row in enumerate(rows)]})
+
+
+def payment_rows(gateway, p, file_id):
+    import csv
+    import io
+    response = gateway.call("GET", f"/v1/payment-files/{file_id}", p.manager)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv"), response.text
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def statistics(gateway, p):

@@ -24,7 +24,7 @@ class Upload:
     lines: list  # per record: that row's line in the file, 1 = the header
 
 
-def read(raw, charset, columns, optional=()):
+def read(raw, charset, columns, optional=(), max_rows=MAX_ROWS):
     """The data rows as (line, {column: cell}), blank rows skipped and empty cells left out;
     a file that is not such a CSV is refused whole."""
     encoding = ENCODINGS.get(charset.lower())
@@ -50,9 +50,9 @@ def read(raw, charset, columns, optional=()):
                 if any(cells[len(header):]):
                     raise InvalidInput("invalid_csv", f"Line {line} has more cells than the header names; quote a "
                                                       "cell that holds a comma.", {"line": line})
-                if len(rows) == MAX_ROWS:
-                    raise InvalidInput("too_many_rows", f"A file holds at most {MAX_ROWS:,} data rows; split it.",
-                                       {"max_rows": MAX_ROWS})
+                if len(rows) == max_rows:
+                    raise InvalidInput("too_many_rows", f"A file holds at most {max_rows:,} data rows; split it.",
+                                       {"max_rows": max_rows})
                 rows.append((line, {name: cell for name, cell in zip(header, cells) if cell}))
             line = reader.line_num + 1
     except csv.Error as exc:
@@ -94,6 +94,25 @@ def institutions(raw, charset="utf-8"):
             lines.append(line)
         records[key]["sites"].append({field: cells[column] for field, column in _SITE.items() if column in cells})
     return Upload({"institutions": list(records.values())}, rows, lines)
+
+
+MAX_CODES = 10_000  # an application of a large class, in one file
+
+
+def voucher_codes(raw, charset="utf-8"):
+    """Columns: code. One used voucher per row, as the institution's roster exports them; the
+    answer's lines follow the file's data rows in order."""
+    rows = read(raw, charset, ("code",), max_rows=MAX_CODES)
+    return Upload({"codes": [cells.get("code", "") for _, cells in rows]}, list(range(len(rows))),
+                  [line for line, _ in rows])
+
+
+def payment_results(raw, charset="utf-8"):
+    """Columns: instruction_id, status (paid or failed), bank_reference (optional). The bank's
+    answer to a payment file, one instruction per row."""
+    rows = read(raw, charset, ("instruction_id", "status", "bank_reference"), optional={"bank_reference"},
+                max_rows=MAX_CODES)
+    return Upload({"results": [cells for _, cells in rows]}, list(range(len(rows))), [line for line, _ in rows])
 
 
 def locate(report, upload):

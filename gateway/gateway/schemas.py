@@ -184,6 +184,9 @@ PAYEES = ["individual", "institution", "enterprise"]
 AMOUNT = dict(load_default=None, validate=validate.Range(1, 100_000_000))
 
 
+PERCENT = fields.Integer(validate=validate.Range(1, 100))
+
+
 class TemplateIn(StrictSchema):
     region_code = REGION
     name = fields.String(**NAME)
@@ -207,6 +210,13 @@ class TemplateIn(StrictSchema):
         "description": "refuse a claim by someone who trained in this occupation with a voucher this year"})
     reversal_grace_hours = fields.Integer(load_default=24, validate=validate.Range(0, 720), metadata={
         "description": "how long after a use the institution may reverse it"})
+    subsidy_ratios = fields.Dict(keys=fields.String(validate=validate.OneOf(GROUPS)), values=PERCENT,
+                                 load_default=None, metadata={
+        "description": "a credit voucher pays the subsidy standard times its holder's ratio, in percent, by target "
+                       "group (the holder's best); anyone else gets default_subsidy_ratio_percent"})
+    default_subsidy_ratio_percent = fields.Integer(load_default=100, validate=validate.Range(1, 100))
+    requires_certificate = fields.Boolean(load_default=False, metadata={
+        "description": "the subsidy is paid only once the trainee's certificate (the assessment result) is recorded"})
     quantity = fields.Integer(required=True, validate=validate.Range(1, 100_000_000))
 
 
@@ -225,6 +235,9 @@ class TemplateUpdate(StrictSchema):
     validity_days = fields.Integer(allow_none=True, validate=validate.Range(1, 3660))
     one_training_per_occupation_year = fields.Boolean()
     reversal_grace_hours = fields.Integer(validate=validate.Range(0, 720))
+    subsidy_ratios = fields.Dict(keys=fields.String(validate=validate.OneOf(GROUPS)), values=PERCENT, allow_none=True)
+    default_subsidy_ratio_percent = fields.Integer(validate=validate.Range(1, 100))
+    requires_certificate = fields.Boolean()
     quantity = fields.Integer(validate=validate.Range(1, 100_000_000))
 
 
@@ -394,13 +407,60 @@ class AnomalyDecisionIn(StrictSchema):
                            metadata={"description": "what the bureau found; no names or ID numbers"})
 
 
+LINE_REJECTIONS = ["attendance_doubtful", "assessment_failed", "documents_missing", "duplicate_trainee", "other"]
+
+
 class SubsidyClaimIn(StrictSchema):
     codes = fields.List(fields.String(validate=validate.Length(min=1, max=32)), required=True,
                         validate=validate.Length(min=1, max=10_000))
 
 
-class ReviewIn(StrictSchema):
-    note = fields.String(load_default=None, validate=validate.Length(max=1000))
+class LineRejectionIn(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    reason = fields.String(required=True, validate=validate.OneOf(LINE_REJECTIONS))
+
+
+class ApprovalIn(StrictSchema):
+    rejected_lines = fields.List(fields.Nested(LineRejectionIn), load_default=list,
+                                 validate=validate.Length(max=10_000), metadata={
+        "description": "the lines the approver refuses, each with its reason; the rest are approved"})
+
+
+class RejectionIn(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500),
+                           metadata={"description": "why, for the institution; no names or ID numbers"})
+
+
+class AllocationIn(StrictSchema):
+    region_code = REGION
+    funding_source = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    amount_fen = fields.Integer(required=True, validate=validate.Range(1, 10 ** 14))
+
+
+class PoolsQuery(StrictSchema):
+    region_code = fields.String(load_default=None, validate=REGION_CODE)
+
+
+class PaymentResultIn(StrictSchema):
+    instruction_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["paid", "failed"]))
+    bank_reference = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class PaymentResultsIn(StrictSchema):
+    results = fields.List(fields.Nested(PaymentResultIn), required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class ReconciliationQuery(StrictSchema):
+    date_from = fields.Date(required=True, data_key="from")
+    date_to = fields.Date(required=True, data_key="to")
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["date_to"] < data["date_from"]:
+            raise ValidationError("to must not be before from.", "to")
+        if (data["date_to"] - data["date_from"]).days > 400:
+            raise ValidationError("A reconciliation covers at most 400 days.", "to")
 
 
 class TargetRow(StrictSchema):

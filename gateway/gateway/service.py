@@ -19,7 +19,7 @@ from common.errors import DomainError, Forbidden, InvalidInput
 from common.identity import mask_account
 from common.metrics import Metrics
 from common.service import Observable
-from gateway import clients, csv_rows, devices, openapi, schemas
+from gateway import clients, csv_rows, devices, openapi, payment_csv, schemas
 from gateway.api import api, error_response, schema_instance
 from gateway.clients import ROLES
 from gateway.dependencies import Coalesce, Identity, TimedRpcProxy
@@ -519,33 +519,101 @@ class GatewayService(Observable):
     # -- settlement -------------------------------------------------------------------
 
     @api("POST", "/v1/subsidy-claims", roles={"institution"}, body=schemas.SubsidyClaimIn, status=201,
-         operation_id="submitSubsidyClaim", tag="settlement")
+         operation_id="submitSubsidyClaim", tag="settlement", csv=csv_rows.voucher_codes)
     def submit_claim(self, client, body):
-        """Apply for the subsidy of used vouchers; each code gets a verdict."""
+        """Apply for the subsidy of used vouchers (资金申请), up to 10,000 codes as JSON or a CSV file (one
+        column, ``code``): each line gets a verdict (used here, training completed, certificate recorded where
+        the template asks for one, not in another application, not settled) and its amount in fen."""
         return self.settlement.submit_claim(institution_id=client.institution_id, region_code=client.region_code,
-                                            voucher_codes=body["codes"],
-                                            submitted_by=client.client_id)
+                                            voucher_codes=body["codes"], submitted_by=client.client_id)
 
     @api("GET", "/v1/subsidy-claims/<claim_id>", roles=READERS | {"institution"},
          operation_id="getSubsidyClaim", tag="settlement")
     def get_claim(self, client, query, claim_id):
-        """A subsidy application with its lines."""
+        """A subsidy application with its lines (the verdict at submission and the review's) and its audit
+        trail: who did what, when."""
         claim = self.settlement.get_claim(claim_id=claim_id, region_code=client.region_code)
         _own_institution(client, claim["institution_id"])
         return claim
 
-    @api("POST", "/v1/subsidy-claims/<claim_id>/approval", roles={"manager"}, body=schemas.ReviewIn,
+    @api("POST", "/v1/subsidy-claims/<claim_id>/review", roles={"manager"}, operation_id="reviewSubsidyClaim",
+         tag="settlement")
+    def review_claim(self, client, body, claim_id):
+        """Take up a submitted application of your region (审核): another manager will approve it."""
+        return self.settlement.start_review(claim_id=claim_id, reviewer=client.client_id,
+                                            region_code=client.region_code)
+
+    @api("POST", "/v1/subsidy-claims/<claim_id>/approval", roles={"manager"}, body=schemas.ApprovalIn,
          operation_id="approveSubsidyClaim", tag="settlement")
     def approve_claim(self, client, body, claim_id):
-        """Approve a submitted application."""
-        return self.settlement.approve_claim(claim_id=claim_id, reviewer=client.client_id,
-                                             region_code=client.region_code)
+        """Approve an application under review, but for the lines you refuse (each with its reason): the
+        approved amount is reserved in the funding pools at once, and refused if they cannot cover it. Nobody
+        approves an application they reviewed; above the dual-approval amount a second manager confirms."""
+        return self.settlement.approve_claim(claim_id=claim_id, approver=client.client_id,
+                                             region_code=client.region_code, rejected_lines=body["rejected_lines"])
 
-    @api("POST", "/v1/subsidy-claims/<claim_id>/disbursement", roles={"manager"}, body=schemas.ReviewIn,
-         operation_id="disburseSubsidyClaim", tag="settlement")
-    def disburse_claim(self, client, body, claim_id):
-        """Disburse an approved application; its vouchers are written off (核销)."""
-        return self.settlement.disburse_claim(claim_id=claim_id, region_code=client.region_code)
+    @api("POST", "/v1/subsidy-claims/<claim_id>/rejection", roles={"manager"}, body=schemas.RejectionIn,
+         operation_id="rejectSubsidyClaim", tag="settlement")
+    def reject_claim(self, client, body, claim_id):
+        """Reject an application, submitted or under review, with the reason; its vouchers may be claimed for
+        again, and any funds reserved for it go back to their pools."""
+        return self.settlement.reject_claim(claim_id=claim_id, manager=client.client_id,
+                                            region_code=client.region_code, reason=body["reason"])
+
+    @api("POST", "/v1/funding-pools/allocations", roles=MANAGERS, body=schemas.AllocationIn, status=201,
+         operation_id="allocateBudget", tag="settlement")
+    def allocate_budget(self, client, body):
+        """Grant your region (or one inside it) a budget of one funding source (预算下达), or add to it."""
+        client.require_region(body["region_code"], "The pool's region")
+        return self.settlement.allocate_budget(actor=client.client_id, **body)
+
+    @api("GET", "/v1/funding-pools", roles=READERS, query=schemas.PoolsQuery, operation_id="listFundingPools",
+         tag="settlement")
+    def list_pools(self, client, query):
+        """The funding pools of your region and of the regions inside it: budget, available, reserved, paid."""
+        region_code = query["region_code"] or client.region_code
+        client.require_region(region_code, "This region")
+        return self.settlement.list_pools(region_code=region_code)
+
+    @api("POST", "/v1/payment-files", roles={"manager"}, status=201, operation_id="createPaymentFile",
+         tag="settlement")
+    def create_payment_file(self, client, body):
+        """A bank payment file (拨付) of your region's approved payments waiting to be paid; download it with
+        getPaymentFile, and import the bank's answer with recordPaymentResults."""
+        return self.settlement.create_payment_file(region_code=client.region_code, created_by=client.client_id)
+
+    @api("GET", "/v1/payment-files/<file_id>", roles={"manager"}, operation_id="getPaymentFile", tag="settlement",
+         produces=("text/csv",))
+    def get_payment_file(self, client, query, file_id):
+        """The bank payment file as CSV (UTF-8 with a byte-order mark, for spreadsheets): one transfer per row,
+        with the payee's bank account in full — an institution's as it registered it, an individual's the one
+        linked to their social-security card — and the amount in yuan. Keep it as carefully as the money."""
+        found = self.settlement.payment_file(file_id=file_id, region_code=client.region_code)
+        institutions = {row["payee_ref"] for row in found["rows"] if row["payee_type"] != "individual"}
+        accounts = self.issuance.payout_accounts(institution_ids=sorted(institutions)) if institutions else {}
+        return Response(payment_csv.render(found, accounts, self.identity), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="payments-{file_id}.csv"'})
+
+    @api("POST", "/v1/payment-files/<file_id>/results", roles={"manager"}, body=schemas.PaymentResultsIn,
+         operation_id="recordPaymentResults", tag="settlement", csv=csv_rows.payment_results)
+    def record_payment_results(self, client, body, file_id):
+        """The bank's answer to a payment file, as JSON or its CSV (instruction_id, status paid or failed,
+        bank_reference): paid moves the money from reserved to paid; an application paid in full is disbursed
+        and its vouchers are written off (核销) everywhere; a failed payment goes in the next file."""
+        return self.settlement.record_payment_results(
+            file_id=file_id, region_code=client.region_code, actor=client.client_id,
+            results=[{**r, "instruction_id": str(r["instruction_id"])} for r in body["results"]])
+
+    @api("GET", "/v1/reconciliation/<region_code>", roles=READERS, query=schemas.ReconciliationQuery,
+         operation_id="getReconciliation", tag="settlement")
+    def reconciliation(self, client, query, region_code):
+        """Reconciliation (对账) of a region: the vouchers it issued and workers claimed, and of those used in
+        the period, how many were claimed for, approved, paid and written off, with their amounts; then every
+        voucher whose stages disagree, line by line."""
+        client.require_region(region_code, "This region")
+        report = self.settlement.reconciliation(region_code=region_code, date_from=query["date_from"],
+                                                date_to=query["date_to"])
+        return {**report, "issuance": self.issuance.region_summary(region_code=region_code)}
 
     @api("POST", "/v1/settlements", roles=MANAGERS, body=schemas.SettlementIn, status=201,
          operation_id="settleVouchers", tag="settlement")

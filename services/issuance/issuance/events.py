@@ -1,6 +1,6 @@
 """Events issuance publishes, with the schema of each payload. The catalogue in
 docs/events.md is the prose version; a contract test holds both to what is emitted."""
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 INSTITUTION_REGISTERED = "institution_registered"
 INSTITUTION_PROJECTS_CHANGED = "institution_projects_changed"
@@ -118,6 +118,14 @@ class TemplateTerms(Schema):
     validity_days = fields.Integer(allow_none=True, required=True)
     one_training_per_occupation_year = fields.Boolean(required=True)
     reversal_grace_hours = fields.Integer(required=True)
+    # Absent from versions made before subsidy ratios: null, 100 and false.
+    subsidy_ratios = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True, metadata={
+        "description": "a credit voucher's subsidy ratio in percent by target group (补贴比例); null: the default "
+                       "for everyone"})
+    default_subsidy_ratio_percent = fields.Integer(metadata={
+        "description": "the ratio of a holder in none of the groups listed"})
+    requires_certificate = fields.Boolean(metadata={
+        "description": "the subsidy is paid only once the trainee's certificate is recorded"})
 
 
 class TemplateCreated(Schema):
@@ -137,6 +145,9 @@ class ClaimedVoucher(Schema):
     person_key = fields.String(required=True)
     claimed_at = fields.AwareDateTime(required=True)
     valid_until = fields.Date(required=True)  # the voucher's own last day (a template may give N days from claim)
+    subsidy_ratio_percent = fields.Integer(required=True, validate=validate.Range(1, 100), metadata={
+        "description": "the share of the subsidy standard a credit voucher pays its holder, decided at claim from "
+                       "the holder's target groups and the version's subsidy_ratios"})
 
 
 class VouchersClaimed(Schema):

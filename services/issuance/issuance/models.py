@@ -134,6 +134,11 @@ class Template(Base):
     validity_days = mapped_column(Integer)  # a claimed voucher's own validity, from its claim day
     one_training_per_occupation_year: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     reversal_grace_hours: Mapped[int] = mapped_column(Integer, server_default="24")
+    # A credit voucher pays the subsidy standard times its holder's ratio (补贴比例), in percent: the
+    # best of {target group: percent} the holder belongs to, else the default. None: the default for all.
+    subsidy_ratios = mapped_column(JSONB)
+    default_subsidy_ratio_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    requires_certificate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     quantity: Mapped[int] = mapped_column(Integer)
     issued: Mapped[int] = mapped_column(Integer, default=0)
     created_at = mapped_column(DateTime(timezone=True), server_default=func.now())

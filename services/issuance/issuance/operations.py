@@ -15,7 +15,8 @@ from common.identity import age_band
 from common.errors import Conflict, DomainError, Forbidden, InvalidInput, not_found
 from issuance import events
 from issuance.domain import catalogue, claims
-from issuance.domain.templates import CHINA, Distribution, check_terms, snapshot, today, voucher_valid_until
+from issuance.domain.templates import (CHINA, FULL_RATIO_PERCENT, Distribution, check_terms, snapshot,
+                                       subsidy_ratio_percent, today, voucher_valid_until)
 from issuance.models import (ClassSession, Institution, InstitutionProject, IssuanceJob, Person, PersonGroup,
                              Project, RosterEntry, Site, Template, TemplateVersion, TrainingClass, Voucher,
                              VoucherHistory)
@@ -164,6 +165,16 @@ def get_institution(tx, *, institution_id, region_code):
         raise Forbidden("other_region", "This institution belongs to a region outside yours.")
     sites = tx.session.scalars(select(Site).where(Site.institution_id == institution.id).order_by(Site.name, Site.id))
     return _institution_view(institution, list(sites), _institution_projects(tx.session, institution.id))
+
+
+def payout_accounts(tx, *, institution_ids):
+    """Where institutions are paid, for a bank payment file: the account number still sealed,
+    opened only where the file is written."""
+    wanted = _parse_ids(institution_ids, "institution")
+    return {str(i.id): {"name": i.name, "bank_name": i.payout_bank_name, "account_name": i.payout_account_name,
+                        "account_sealed": base64.b64encode(i.payout_account_sealed).decode()
+                        if i.payout_account_sealed else None}
+            for i in tx.session.scalars(select(Institution).where(Institution.id.in_(wanted)))}
 
 
 def set_institution_projects(tx, *, institution_id, region_code, project_ids):
@@ -324,11 +335,12 @@ def add_trainees(tx, *, class_id, region_code, institution_id=None, trainees):
 def create_template(tx, **terms):
     check_terms(**{k: terms.get(k) for k in ("region_code", "function", "face_value_fen", "subsidy_standard_fen",
                                              "valid_from", "valid_until", "quantity", "validity_days",
-                                             "eligible_groups")}, payee=terms.get("payee") or "institution")
+                                             "eligible_groups", "subsidy_ratios")},
+                payee=terms.get("payee") or "institution",
+                default_subsidy_ratio_percent=terms.get("default_subsidy_ratio_percent", FULL_RATIO_PERCENT))
     _check_institutions(tx.session, terms.get("institution_ids"))
     template = Template(id=uuid.uuid4(), version=1, issued=0, **{
-        **terms, "institution_ids": terms.get("institution_ids") or None,
-        "eligible_groups": terms.get("eligible_groups") or None})
+        **terms, **{name: terms.get(name) or None for name in _NONE_WHEN_EMPTY}})
     tx.session.add(template)
     tx.session.flush()
     _record_version(tx, template, events.TEMPLATE_CREATED)
@@ -339,7 +351,10 @@ def create_template(tx, **terms):
 # pays for) would make it another template.
 UPDATABLE = ("name", "face_value_fen", "subsidy_standard_fen", "institution_ids", "eligible_groups",
              "funding_source", "payee", "valid_from", "valid_until", "validity_days",
-             "one_training_per_occupation_year", "reversal_grace_hours", "quantity")
+             "one_training_per_occupation_year", "reversal_grace_hours", "subsidy_ratios",
+             "default_subsidy_ratio_percent", "requires_certificate", "quantity")
+# Terms an empty list or mapping leaves unlimited, kept as None.
+_NONE_WHEN_EMPTY = ("institution_ids", "eligible_groups", "subsidy_ratios")
 
 
 def update_template(tx, *, template_id, region_code, changes):
@@ -352,12 +367,13 @@ def update_template(tx, *, template_id, region_code, changes):
     merged = {name: changes[name] if name in changes else getattr(template, name) for name in UPDATABLE}
     check_terms(region_code=template.region_code, function=template.function,
                 **{k: merged[k] for k in ("face_value_fen", "subsidy_standard_fen", "valid_from", "valid_until",
-                                          "quantity", "validity_days", "eligible_groups", "payee")})
+                                          "quantity", "validity_days", "eligible_groups", "payee", "subsidy_ratios",
+                                          "default_subsidy_ratio_percent")})
     if merged["quantity"] < template.issued:
         raise Conflict("quantity_below_issued",
                        f"{template.issued} vouchers are issued already; quantity cannot be less.")
     _check_institutions(tx.session, merged["institution_ids"])
-    for name in ("institution_ids", "eligible_groups"):
+    for name in _NONE_WHEN_EMPTY:
         merged[name] = merged[name] or None
     for name, value in merged.items():
         setattr(template, name, value)
@@ -462,15 +478,17 @@ def issue_targeted(tx, *, template_id, class_id, region_code):
 def _issue_targeted(tx, template, class_id):
     claims.check_targeted(template, _get(tx.session, TrainingClass, class_id, "class"))
     holders = select(Voucher.holder).where(Voucher.template_id == template.id, Voucher.holder.is_not(None))
-    person_keys = list(tx.session.scalars(select(RosterEntry.person_key).where(
-        RosterEntry.class_id == uuid.UUID(str(class_id)), RosterEntry.person_key.not_in(holders))))
+    roster = select(RosterEntry.person_key).where(RosterEntry.class_id == uuid.UUID(str(class_id)),
+                                                  RosterEntry.person_key.not_in(holders))
+    person_keys = list(tx.session.scalars(roster))
     batch_id = uuid.uuid4()
     if not person_keys:
         return {"batch_id": None, "template_id": str(template.id), "issued": 0}
     _check_quantity(template, len(person_keys))
     now, terms = _now(), snapshot(template)
     valid_until = voucher_valid_until(terms, today())
-    vouchers = [_claimed(uuid.uuid4(), code, key, now, valid_until)
+    groups = _groups(tx.session, roster) if terms["subsidy_ratios"] else {}
+    vouchers = [_claimed(uuid.uuid4(), code, key, now, valid_until, subsidy_ratio_percent(terms, groups.get(key, ())))
                 for key, code in zip(person_keys, codes.new_codes(len(person_keys)))]
     _write_vouchers(tx.session, [(v["voucher_id"], v["code"], str(template.id), template.version, "claimed",
                                   v["person_key"], now, valid_until) for v in vouchers])
@@ -556,9 +574,9 @@ def _job_view(job):
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
 
-def _claimed(voucher_id, code, holder, claimed_at, valid_until):
+def _claimed(voucher_id, code, holder, claimed_at, valid_until, ratio_percent):
     return {"voucher_id": str(voucher_id), "code": code, "person_key": holder, "claimed_at": claimed_at.isoformat(),
-            "valid_until": valid_until.isoformat()}
+            "valid_until": valid_until.isoformat(), "subsidy_ratio_percent": ratio_percent}
 
 
 def _template_in_region(session, template_id, region_code, for_update=False):
@@ -587,7 +605,9 @@ def claim_vouchers(tx, batch):
                                for template_id, indexes in by_template.items() for i in indexes])
     day = today()
     held, trained = _holdings(tx.session, holders, list(templates), day)
-    groups = _groups(tx.session, holders) if any(t.eligible_groups for t in templates.values()) else {}
+    # A holder's groups decide, under the version a voucher was issued under, who may claim it and its ratio.
+    needs_groups = any(t.get("eligible_groups") or t.get("subsidy_ratios") for t in terms.values())
+    groups = _groups(tx.session, holders) if needs_groups else {}
     now, claimed, persons = _now(), [], {}
     for template_id, indexes in by_template.items():
         template = templates.get(template_id)
@@ -617,7 +637,8 @@ def claim_vouchers(tx, batch):
             held.add((template.id, holder))
             persons[holder] = person
             valid_until = voucher_valid_until(voucher_terms, day)
-            claimed.append((voucher_terms, _claimed(voucher.id, voucher.code, holder, now, valid_until)))
+            ratio = subsidy_ratio_percent(voucher_terms, groups.get(holder, ()))
+            claimed.append((voucher_terms, _claimed(voucher.id, voucher.code, holder, now, valid_until, ratio)))
             outcomes[index] = {"voucher_id": str(voucher.id), "code": voucher.code,
                                "display_code": codes.display(voucher.code), "template_id": str(template.id),
                                "claimed_at": now.isoformat(), "valid_until": valid_until.isoformat()}
@@ -693,7 +714,8 @@ def _emit_claimed(tx, claimed):
 
 
 def _groups(session, person_keys):
-    """The target groups each person was recorded in, as (group, region) pairs."""
+    """The target groups each person was recorded in, as (group, region) pairs; ``person_keys`` a
+    list, or a select of them (a roster, read in the same statement)."""
     found = {}
     for key, group, region_code in session.execute(select(
             PersonGroup.person_key, PersonGroup.group, PersonGroup.region_code)

@@ -33,6 +33,10 @@ class IssuanceService(Observable):
         return self.db.run(operations.get_institution, institution_id=institution_id, region_code=region_code)
 
     @rpc
+    def payout_accounts(self, *, institution_ids):
+        return self.db.run(operations.payout_accounts, institution_ids=institution_ids)
+
+    @rpc
     def set_institution_projects(self, *, institution_id, region_code, project_ids):
         return self.db.run(operations.set_institution_projects, institution_id=institution_id,
                            region_code=region_code, project_ids=project_ids)

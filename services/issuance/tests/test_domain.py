@@ -10,7 +10,8 @@ import pytest
 from common.errors import Forbidden, InvalidInput, RuleViolation
 from issuance.domain.catalogue import check_allowed_project, check_project, check_uploader_region
 from issuance.domain.claims import already_claimed, check_claim, pool_exhausted
-from issuance.domain.templates import Distribution, Function, check_terms, snapshot, voucher_valid_until
+from issuance.domain.templates import (Distribution, Function, check_terms, snapshot, subsidy_ratio_percent,
+                                       voucher_valid_until)
 
 JAN_1, JUN_30, DEC_31 = datetime.date(2021, 1, 1), datetime.date(2021, 6, 30), datetime.date(2021, 12, 31)
 
@@ -33,7 +34,8 @@ def _template(**overrides):
         "subsidy_standard_fen": 150_000, "occupation": "6-01-02-01", "skill_level": 4,
         "institution_ids": None, "eligible_groups": None, "funding_source": "unemployment_insurance",
         "payee": "institution", "valid_from": JAN_1, "valid_until": DEC_31, "validity_days": None,
-        "one_training_per_occupation_year": True, "reversal_grace_hours": 24, "version": 1, **overrides})
+        "one_training_per_occupation_year": True, "reversal_grace_hours": 24, "version": 1, "subsidy_ratios": None,
+        "default_subsidy_ratio_percent": 100, "requires_certificate": False, **overrides})
 
 
 # --- check_terms ----------------------------------------------------------------
@@ -106,7 +108,8 @@ def test_the_snapshot_carries_the_terms_a_voucher_was_issued_under():
         "occupation": "6-01-02-01", "skill_level": 4, "institution_ids": None, "eligible_groups": None,
         "funding_source": "unemployment_insurance", "payee": "institution", "valid_from": "2021-01-01",
         "valid_until": "2021-12-31", "validity_days": None, "one_training_per_occupation_year": True,
-        "reversal_grace_hours": 24}
+        "reversal_grace_hours": 24, "subsidy_ratios": None, "default_subsidy_ratio_percent": 100,
+        "requires_certificate": False}
 
 
 def test_a_voucher_is_valid_until_the_templates_last_day_or_n_days_from_its_claim():
@@ -126,6 +129,80 @@ def test_the_new_terms_are_checked(terms, code):
     with pytest.raises(InvalidInput) as refused:
         check_terms(**_terms(**terms), payee=payee)
     assert refused.value.code == code
+
+
+CREDIT = {"function": Function.CREDIT, "face_value_fen": None, "subsidy_standard_fen": 150_000}
+
+
+@pytest.mark.parametrize("terms", [
+    {**CREDIT, "subsidy_ratios": {"unemployed": 100, "graduate": 80}, "default_subsidy_ratio_percent": 60},
+    {**CREDIT, "subsidy_ratios": {"disabled": 1}},
+    {**CREDIT, "subsidy_ratios": {}, "default_subsidy_ratio_percent": 50},
+    {"subsidy_ratios": None, "default_subsidy_ratio_percent": 100},
+    {"subsidy_ratios": {}},
+])
+def test_subsidy_ratios_of_a_credit_voucher_are_accepted(terms):
+    assert check_terms(**_terms(**terms)) is None
+
+
+@pytest.mark.parametrize("terms, code", [
+    ({**CREDIT, "subsidy_ratios": {"unemployed": 100, "astronaut": 50}}, "unknown_group"),
+    ({"subsidy_ratios": {"unemployed": 80}}, "ratio_for_credit_only"),
+    ({"default_subsidy_ratio_percent": 60}, "ratio_for_credit_only"),
+    ({"function": Function.CHECKIN_ONLY, "face_value_fen": None, "subsidy_ratios": {"veteran": 50}},
+     "ratio_for_credit_only"),
+    ({**CREDIT, "subsidy_ratios": {"unemployed": 0}}, "invalid_subsidy_ratio"),
+    ({**CREDIT, "subsidy_ratios": {"unemployed": 101}}, "invalid_subsidy_ratio"),
+    ({**CREDIT, "subsidy_ratios": {"unemployed": 50.5}}, "invalid_subsidy_ratio"),
+    ({**CREDIT, "default_subsidy_ratio_percent": 0}, "invalid_subsidy_ratio"),
+    ({**CREDIT, "default_subsidy_ratio_percent": None}, "invalid_subsidy_ratio"),
+])
+def test_subsidy_ratios_are_checked(terms, code):
+    assert _refusal(**terms) == code
+
+
+def _ratio(groups, **overrides):
+    return subsidy_ratio_percent(snapshot(_template(**overrides)), groups)
+
+
+RATIOS = {"subsidy_ratios": {"unemployed": 100, "graduate": 80}, "default_subsidy_ratio_percent": 60}
+
+
+def test_a_holder_in_a_listed_group_gets_its_ratio_and_anyone_else_the_default():
+    assert _ratio([("unemployed", "430100")], **RATIOS) == 100
+    assert _ratio([("graduate", "430100")], **RATIOS) == 80
+    assert _ratio([], **RATIOS) == 60
+    assert _ratio([("veteran", "430100")], **RATIOS) == 60  # a group the template does not list
+
+
+def test_a_holder_in_several_listed_groups_gets_the_best_ratio():
+    assert _ratio([("graduate", "430100"), ("unemployed", "430100"), ("veteran", "430100")], **RATIOS) == 100
+
+
+def test_a_group_counts_only_where_its_region_overlaps_the_templates():
+    assert _ratio([("graduate", "430000")], **RATIOS) == 80  # recorded by the province
+    assert _ratio([("graduate", "430102")], **RATIOS) == 80  # by a district of the city
+    assert _ratio([("unemployed", "430200"), ("unemployed", "370000")], **RATIOS) == 60  # elsewhere
+    assert _ratio([("unemployed", "430200"), ("graduate", "430100")], **RATIOS) == 80
+
+
+def test_without_ratios_everyone_gets_the_default():
+    assert _ratio([("unemployed", "430100")]) == 100
+    assert _ratio([("unemployed", "430100")], default_subsidy_ratio_percent=75) == 75
+
+
+def test_a_version_made_before_subsidy_ratios_pays_the_whole_standard():
+    terms = snapshot(_template())
+    for name in ("subsidy_ratios", "default_subsidy_ratio_percent", "requires_certificate"):
+        del terms[name]
+    assert subsidy_ratio_percent(terms, [("unemployed", "430100")]) == 100
+
+
+def test_the_snapshot_carries_the_subsidy_terms():
+    taken = snapshot(_template(requires_certificate=True, **RATIOS))
+    assert (taken["subsidy_ratios"], taken["default_subsidy_ratio_percent"], taken["requires_certificate"]) == (
+        {"unemployed": 100, "graduate": 80}, 60, True)
+    assert taken["subsidy_ratios"] is not RATIOS["subsidy_ratios"]
 
 
 def test_the_snapshot_lists_allowed_institutions_as_text():

@@ -26,6 +26,8 @@ class UsedVoucher(Schema):
     device_id = fields.UUID(allow_none=True, required=True)  # the scanner, when a device scanned it
     used_at = fields.AwareDateTime(required=True)  # the scan's moment, even when uploaded later
     use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
+    subsidy_ratio_percent = fields.Integer(required=True, validate=validate.Range(1, 100), metadata={
+        "description": "the share of the subsidy standard a credit voucher pays its holder, decided at claim"})
     template = fields.Dict(required=True)  # the issuance snapshot the voucher carries
 
 
@@ -47,6 +49,8 @@ class VoucherUseReversed(Schema):
     use_seq = fields.Integer(required=True, validate=validate.Range(min=1))  # of the use undone
     reversed_at = fields.AwareDateTime(required=True)
     reason = fields.String(required=True, validate=validate.OneOf(REVERSAL_REASONS))
+    subsidy_ratio_percent = fields.Integer(required=True, validate=validate.Range(1, 100), metadata={
+        "description": "the share of the subsidy standard a credit voucher pays its holder, decided at claim"})
     template = fields.Dict(required=True)
 
 

@@ -49,6 +49,8 @@ class VoucherRight(Base):
     used_in_class = mapped_column(UUID(as_uuid=True))
     used_by_device = mapped_column(UUID(as_uuid=True))  # the scanner's gateway client, if a device scanned
     use_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # uses so far, undone ones too
+    # The share of the subsidy standard a credit voucher pays its holder (补贴比例), decided at claim.
+    subsidy_ratio_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     voided_at = mapped_column(DateTime(timezone=True))
     void_reason = mapped_column(Text)
 

@@ -30,23 +30,24 @@ _TERMS = text("""
 # One statement for a whole chunk, compiled once: a targeted issuance sends a million rows.
 _RIGHTS = text("""
     INSERT INTO voucher_rights (voucher_id, code, holder, region_code, template_id, template_version, status,
-                                claimed_at, valid_until)
+                                claimed_at, valid_until, subsidy_ratio_percent)
     SELECT claim.voucher_id, claim.code, claim.holder, :region_code, :template_id, :version, 'claimed',
-           claim.claimed_at, coalesce(claim.valid_until, :template_valid_until)
+           claim.claimed_at, coalesce(claim.valid_until, :template_valid_until), claim.subsidy_ratio_percent
     FROM unnest(CAST(:voucher_ids AS uuid[]), CAST(:codes AS text[]), CAST(:holders AS text[]),
-                CAST(:claimed_at AS timestamptz[]), CAST(:valid_until AS date[]))
-         AS claim (voucher_id, code, holder, claimed_at, valid_until)
+                CAST(:claimed_at AS timestamptz[]), CAST(:valid_until AS date[]), CAST(:ratios AS int[]))
+         AS claim (voucher_id, code, holder, claimed_at, valid_until, subsidy_ratio_percent)
     ON CONFLICT (voucher_id) DO UPDATE SET
         code = excluded.code, holder = excluded.holder, template_id = excluded.template_id,
         template_version = excluded.template_version, status = excluded.status,
-        claimed_at = excluded.claimed_at, valid_until = excluded.valid_until
+        claimed_at = excluded.claimed_at, valid_until = excluded.valid_until,
+        subsidy_ratio_percent = excluded.subsidy_ratio_percent
     WHERE voucher_rights.status = 'returned'""")
 
 
 def record_claims(tx, event):
     """Claimed vouchers become usable rights; a redelivered chunk changes nothing. A returned
-    voucher claimed again from the pool (换券) becomes its new holder's right. A voucher without
-    a last day of its own ends with its template."""
+    voucher claimed again from the pool (换券) becomes its new holder's right, at the new holder's
+    subsidy ratio. A voucher without a last day of its own ends with its template."""
     terms, vouchers = event.payload["template"], event.payload["vouchers"]
     version = {"template_id": terms["template_id"], "version": terms["version"]}
     tx.session.execute(_TERMS, {**version, "terms": json.dumps(terms, default=str)})
@@ -54,7 +55,8 @@ def record_claims(tx, event):
         **version, "region_code": terms["region_code"], "template_valid_until": terms["valid_until"],
         "voucher_ids": [str(v["voucher_id"]) for v in vouchers], "codes": [v["code"] for v in vouchers],
         "holders": [v["person_key"] for v in vouchers], "claimed_at": [v["claimed_at"] for v in vouchers],
-        "valid_until": [v["valid_until"] for v in vouchers]})
+        "valid_until": [v["valid_until"] for v in vouchers],
+        "ratios": [v["subsidy_ratio_percent"] for v in vouchers]})
 
 
 def record_class(tx, event):
@@ -158,7 +160,8 @@ def _check_holder(right, tag):
 
 _RIGHT = (VoucherRight.voucher_id, VoucherRight.code, VoucherRight.holder, VoucherRight.region_code,
           VoucherRight.status, VoucherRight.valid_until, VoucherRight.used_at, VoucherRight.used_by_institution,
-          VoucherRight.used_in_class, VoucherRight.used_by_device, VoucherRight.use_seq, TemplateTerms.terms)
+          VoucherRight.used_in_class, VoucherRight.used_by_device, VoucherRight.use_seq,
+          VoucherRight.subsidy_ratio_percent, TemplateTerms.terms)
 
 
 def _rights(session, voucher_codes, lock=False):
@@ -289,7 +292,8 @@ def _use_data(right):
     return {"voucher_id": str(right["voucher_id"]), "code": right["code"], "person_key": right["holder"],
             "institution_id": str(right["used_by_institution"]), "class_id": str(right["used_in_class"]),
             "device_id": str(right["used_by_device"]) if right["used_by_device"] else None,
-            "used_at": right["used_at"].isoformat(), "use_seq": right["use_seq"], "template": right["terms"]}
+            "used_at": right["used_at"].isoformat(), "use_seq": right["use_seq"],
+            "subsidy_ratio_percent": right["subsidy_ratio_percent"], "template": right["terms"]}
 
 
 def _used_view(right):
@@ -517,7 +521,7 @@ def _undo(tx, right, *, reason, reversed_by, now):
         "voucher_id": str(right["voucher_id"]), "code": right["code"], "person_key": right["holder"],
         "institution_id": str(right["used_by_institution"]), "class_id": str(right["used_in_class"]),
         "used_at": right["used_at"].isoformat(), "use_seq": right["use_seq"], "reversed_at": now.isoformat(),
-        "reason": reason, "template": right["terms"]})
+        "reason": reason, "subsidy_ratio_percent": right["subsidy_ratio_percent"], "template": right["terms"]})
 
 
 def _not_the_holder():

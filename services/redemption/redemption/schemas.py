@@ -1,5 +1,5 @@
 """What redemption reads from other services' events."""
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 
 class _Lenient(Schema):
@@ -27,6 +27,8 @@ class ClaimedVoucher(_Lenient):
     person_key = fields.String(required=True)
     claimed_at = fields.AwareDateTime(required=True)
     valid_until = fields.Date(load_default=None)  # the voucher's own last day; missing: the template's
+    # Of the subsidy standard, decided at claim; missing (claimed before ratios): the whole of it.
+    subsidy_ratio_percent = fields.Integer(load_default=100, validate=validate.Range(1, 100))
 
 
 class VouchersClaimed(_Lenient):

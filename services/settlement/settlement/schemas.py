@@ -22,6 +22,7 @@ class UsedVoucher(Schema):
     class_id = fields.UUID(required=True)
     used_at = fields.AwareDateTime(required=True)
     use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
+    subsidy_ratio_percent = fields.Integer(load_default=100, validate=validate.Range(1, 100))
     template = fields.Nested(Terms, required=True)
 
 

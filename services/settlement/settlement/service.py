@@ -1,6 +1,7 @@
-"""Settlement: where public money moves. Subsidy applications, review, disbursement and
-the write-off (核销) that voids a voucher's code for good; settlements a province paid
-itself; and the certificates trainees obtained with voucher-funded training."""
+"""Settlement: where public money moves. Subsidy applications and their review, funding pools on
+a double-entry ledger, payment files and the bank's answers, the write-off (核销) that voids a
+voucher's code for good; settlements a province paid itself; the certificates trainees obtained
+with voucher-funded training; reconciliation."""
 from nameko.rpc import rpc
 
 from common.db import Database
@@ -21,12 +22,44 @@ class SettlementService(Observable):
                            voucher_codes=voucher_codes, submitted_by=submitted_by)
 
     @rpc
-    def approve_claim(self, *, claim_id, reviewer, region_code):
-        return self.db.run(operations.approve_claim, claim_id=claim_id, reviewer=reviewer, region_code=region_code)
+    def start_review(self, *, claim_id, reviewer, region_code):
+        return self.db.run(operations.start_review, claim_id=claim_id, reviewer=reviewer, region_code=region_code)
 
     @rpc
-    def disburse_claim(self, *, claim_id, region_code):
-        return self.db.run(operations.disburse_claim, claim_id=claim_id, region_code=region_code)
+    def approve_claim(self, *, claim_id, approver, region_code, rejected_lines=()):
+        return self.db.run(operations.approve_claim, claim_id=claim_id, approver=approver, region_code=region_code,
+                           rejected_lines=rejected_lines, dual_approval_fen=int(self.config["DUAL_APPROVAL_FEN"]))
+
+    @rpc
+    def reject_claim(self, *, claim_id, manager, region_code, reason):
+        return self.db.run(operations.reject_claim, claim_id=claim_id, manager=manager, region_code=region_code,
+                           reason=reason)
+
+    @rpc
+    def allocate_budget(self, *, region_code, funding_source, amount_fen, actor):
+        return self.db.run(operations.allocate_budget, region_code=region_code, funding_source=funding_source,
+                           amount_fen=amount_fen, actor=actor)
+
+    @rpc
+    def list_pools(self, *, region_code):
+        return self.db.run(operations.list_pools, region_code=region_code)
+
+    @rpc
+    def create_payment_file(self, *, region_code, created_by):
+        return self.db.run(operations.create_payment_file, region_code=region_code, created_by=created_by)
+
+    @rpc
+    def payment_file(self, *, file_id, region_code):
+        return self.db.run(operations.payment_file, file_id=file_id, region_code=region_code)
+
+    @rpc
+    def record_payment_results(self, *, file_id, region_code, results, actor):
+        return self.db.run(operations.record_payment_results, file_id=file_id, region_code=region_code,
+                           results=results, actor=actor)
+
+    @rpc
+    def reconciliation(self, *, region_code, date_from, date_to):
+        return self.db.run(operations.reconciliation, region_code=region_code, date_from=date_from, date_to=date_to)
 
     @rpc
     def settle_vouchers(self, *, region_code, institution_id, voucher_codes, payment_reference, settled_by):

@@ -6,10 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from common.errors import Conflict, RuleViolation
+from common.errors import Conflict, Forbidden, RuleViolation
 from settlement.domain.amounts import payable_fen
-from settlement.domain.claims import (APPLICATION, APPROVED, DIRECT, DISBURSED, INITIAL, REJECTED, SUBMITTED,
-                                      TRANSITIONS, LineVerdict, advance, judge_line)
+from settlement.domain import ledger
+from settlement.domain.claims import (APPLICATION, APPROVED, DIRECT, DISBURSED, IN_REVIEW, INITIAL, PARTLY_APPROVED,
+                                      REJECTED, SUBMITTED, TRANSITIONS, LineVerdict, Payable, advance, check_approver,
+                                      check_reviewer, instructions, judge_line, needs_second_approval, outcome)
 
 FACE_VALUE = {"function": "face_value", "face_value_fen": 80_000, "subsidy_standard_fen": None}
 CREDIT = {"function": "credit", "face_value_fen": None, "subsidy_standard_fen": 150_000}
@@ -52,11 +54,12 @@ def test_a_voucher_that_carries_no_subsidy_is_not_payable(terms):
 
 # --- application workflow ----------------------------------------------------------------
 
-STATES = (SUBMITTED, APPROVED, REJECTED, DISBURSED)
-LEGAL = {(SUBMITTED, APPROVED), (SUBMITTED, REJECTED), (APPROVED, DISBURSED)}
+STATES = (SUBMITTED, IN_REVIEW, APPROVED, PARTLY_APPROVED, REJECTED, DISBURSED)
+LEGAL = {(SUBMITTED, IN_REVIEW), (SUBMITTED, REJECTED), (IN_REVIEW, APPROVED), (IN_REVIEW, PARTLY_APPROVED),
+         (IN_REVIEW, REJECTED), (APPROVED, DISBURSED), (PARTLY_APPROVED, DISBURSED)}
 
 
-def test_the_workflow_has_exactly_three_moves():
+def test_the_workflow_has_exactly_seven_moves():
     assert {(a, b) for a, targets in TRANSITIONS.items() for b in targets} == LEGAL
 
 
@@ -89,6 +92,67 @@ def test_an_unknown_target_state_is_an_illegal_transition(current):
         advance(current, "paid")
 
 
+def test_nobody_reviews_what_they_submitted():
+    assert check_reviewer(submitted_by="inst-1", reviewer="mgr-1") is None
+    with pytest.raises(Forbidden) as refused:
+        check_reviewer(submitted_by="mgr-1", reviewer="mgr-1")
+    assert refused.value.code == "own_application"
+
+
+@pytest.mark.parametrize("approver, first, code", [("inst-1", None, "own_application"), ("mgr-1", None, "reviewed_it"),
+                                                   ("mgr-2", "mgr-2", "approved_it_already")])
+def test_nobody_approves_what_they_submitted_reviewed_or_approved_already(approver, first, code):
+    with pytest.raises(Forbidden) as refused:
+        check_approver(submitted_by="inst-1", reviewer="mgr-1", first_approver=first, approver=approver)
+    assert refused.value.code == code
+
+
+def test_another_manager_approves_and_a_third_confirms_above_the_dual_approval_amount():
+    assert check_approver(submitted_by="inst-1", reviewer="mgr-1", first_approver=None, approver="mgr-2") is None
+    assert check_approver(submitted_by="inst-1", reviewer="mgr-1", first_approver="mgr-2", approver="mgr-3") is None
+    assert needs_second_approval(10_000_001, 10_000_000, None)
+    assert not needs_second_approval(10_000_000, 10_000_000, None)  # at the amount itself, one approver
+    assert not needs_second_approval(20_000_000, 10_000_000, "mgr-2")  # the second has come
+    assert not needs_second_approval(20_000_000, None, None)  # no dual approval configured
+
+
+def test_an_approval_is_whole_partial_or_a_rejection_by_its_lines():
+    assert outcome(["a", "b"], []) == APPROVED
+    assert outcome(["a"], ["b"]) == PARTLY_APPROVED
+    assert outcome([], ["a", "b"]) == REJECTED
+
+
+def test_an_institution_is_paid_once_per_funding_source_and_each_individual_on_their_own():
+    def payable(source, payee, person, amount):
+        return Payable(funding_source=source, payee=payee, institution_id="inst", person_key=person,
+                       amount_fen=amount)
+    lines = [payable("就业补助资金", "institution", "p1", 80000), payable("就业补助资金", "institution", "p2", 50000),
+             payable("失业保险基金", "institution", "p3", 30000), payable("就业补助资金", "individual", "p4", 20000),
+             payable("就业补助资金", "individual", "p4", 10000), payable("就业补助资金", "enterprise", "p5", 5000)]
+    assert instructions(lines) == [("失业保险基金", "institution", "inst", 30000),
+                                   ("就业补助资金", "enterprise", "inst", 5000),
+                                   ("就业补助资金", "individual", "p4", 30000),
+                                   ("就业补助资金", "institution", "inst", 130000)]
+    assert sum(amount for *_, amount in instructions(lines)) == sum(line.amount_fen for line in lines)
+
+
+# --- the funding pools' ledger ----------------------------------------------------------
+
+def test_every_ledger_movement_takes_from_one_account_and_gives_to_another():
+    assert ledger.movement("allocate") == ("budget", "available")
+    assert ledger.movement("reserve") == ("available", "reserved")
+    assert ledger.movement("pay") == ("reserved", "paid")
+    assert ledger.movement("release") == ("reserved", "available")
+
+
+def test_the_pool_that_pays_is_the_most_specific_one_covering_the_region():
+    province, city = SimpleNamespace(region_code="430000"), SimpleNamespace(region_code="430100")
+    other = SimpleNamespace(region_code="370000")
+    assert ledger.pool_for([province, city, other], "430102") is city
+    assert ledger.pool_for([province, other], "430102") is province
+    assert ledger.pool_for([other], "430102") is None
+
+
 # --- lines ----------------------------------------------------------------------------
 
 INSTITUTION = uuid.uuid4()
@@ -97,7 +161,7 @@ VOUCHER = uuid.uuid4()
 
 def _used(**overrides):
     return SimpleNamespace(**{"voucher_id": VOUCHER, "institution_id": INSTITUTION, "status": "used",
-                              "region_code": "430102", "terms": CREDIT, **overrides})
+                              "region_code": "430102", "terms": CREDIT, "subsidy_ratio_percent": 100, **overrides})
 
 
 def _judge(used="default", **overrides):
@@ -167,3 +231,18 @@ def test_a_voucher_of_another_region_tells_nothing_of_its_other_faults():
 
 def test_an_unknown_code_stays_not_used_whatever_the_region():
     assert _judge(None, within="370000").reason == "not_used"
+
+
+def test_a_credit_line_pays_the_standard_times_the_holders_ratio():
+    line = _judge(used=_used(subsidy_ratio_percent=60))
+    assert line.accepted and line.amount_fen == CREDIT["subsidy_standard_fen"] * 60 // 100
+
+
+def test_a_template_that_requires_a_certificate_pays_only_once_it_is_recorded():
+    used = _used(terms={**CREDIT, "requires_certificate": True})
+    assert (_judge(used=used).accepted, _judge(used=used).reason) == (False, "certificate_missing")
+    assert _judge(used=used, certified=True).accepted
+
+
+def test_a_line_carries_its_templates_funding_source():
+    assert _judge(used=_used(terms={**CREDIT, "funding_source": "就业补助资金"})).funding_source == "就业补助资金"

@@ -5,7 +5,7 @@ import datetime
 from common import regions
 from common.errors import RuleViolation
 
-from issuance.domain.templates import Distribution
+from issuance.domain.templates import Distribution, overlap
 
 
 def check_claim(terms, *, day, channel_region, groups, trained_occupations):
@@ -20,16 +20,12 @@ def check_claim(terms, *, day, channel_region, groups, trained_occupations):
             or regions.contains(terms["region_code"], channel_region)):
         raise RuleViolation("outside_channel_region", "This voucher is offered in another region than your channel's.")
     eligible = terms.get("eligible_groups")
-    if eligible and not any(group in eligible and _overlap(region, terms["region_code"]) for group, region in groups):
+    if eligible and not any(group in eligible and overlap(region, terms["region_code"]) for group, region in groups):
         raise RuleViolation("not_in_eligible_group",
                             f"This voucher is offered only to {', '.join(eligible)}, as recorded by the HR bureau.")
     if terms.get("one_training_per_occupation_year", True) and terms["occupation"] in trained_occupations:
         raise RuleViolation("occupation_trained_this_year",
                             f"This person already trained in {terms['occupation']} with a voucher this year.")
-
-
-def _overlap(a, b):
-    return regions.contains(a, b) or regions.contains(b, a)
 
 
 def check_targeted(template, training_class):

@@ -26,6 +26,7 @@ GROUPS = ("unemployed",           # 登记失业人员
           "disabled")             # 残疾人
 # Who is paid the subsidy (Shanghai §三(四)): the person's e-card bank account, the institution, the employer.
 PAYEES = ("individual", "institution", "enterprise")
+FULL_RATIO_PERCENT = 100  # the whole subsidy standard
 
 
 class Function(StrEnum):
@@ -40,7 +41,8 @@ class Distribution(StrEnum):
 
 
 def check_terms(*, region_code, function, face_value_fen, subsidy_standard_fen, valid_from, valid_until,
-                quantity, validity_days=None, eligible_groups=None, payee="institution"):
+                quantity, validity_days=None, eligible_groups=None, payee="institution", subsidy_ratios=None,
+                default_subsidy_ratio_percent=FULL_RATIO_PERCENT):
     """Refuse a template whose terms contradict each other."""
     if not regions.is_valid(region_code):
         raise InvalidInput("invalid_region", "region_code must be a 6-digit administrative division code.")
@@ -63,6 +65,36 @@ def check_terms(*, region_code, function, face_value_fen, subsidy_standard_fen, 
         raise InvalidInput("unknown_payee", f"payee must be one of {', '.join(PAYEES)}.")
     if function == Function.CHECKIN_ONLY and payee != "institution":
         raise InvalidInput("checkin_only_pays_nothing", "A check-in-only voucher pays nobody.")
+    _check_ratios(function, subsidy_ratios or {}, default_subsidy_ratio_percent)
+
+
+def _check_ratios(function, ratios, default_percent):
+    """Subsidy ratios (补贴比例) scale a subsidy standard: only a credit voucher has one to scale."""
+    unknown = sorted(set(ratios) - set(GROUPS))
+    if unknown:
+        raise InvalidInput("unknown_group", f"Unknown target groups {unknown}; known: {', '.join(GROUPS)}.")
+    if function != Function.CREDIT and (ratios or default_percent != FULL_RATIO_PERCENT):
+        raise InvalidInput("ratio_for_credit_only", f"Subsidy ratios scale a credit voucher's subsidy standard; "
+                                                    f"a {function} voucher has none.")
+    for percent in [*ratios.values(), default_percent]:
+        if not (type(percent) is int and 1 <= percent <= FULL_RATIO_PERCENT):
+            raise InvalidInput("invalid_subsidy_ratio", "A subsidy ratio is a whole percent from 1 to 100.")
+
+
+def overlap(a, b):
+    """A person's group recorded in region ``a`` counts for a template of region ``b`` when either
+    contains the other: a province's record for a city's template, a district's for its city's."""
+    return regions.contains(a, b) or regions.contains(b, a)
+
+
+def subsidy_ratio_percent(terms, groups):
+    """The share of the subsidy standard a credit voucher pays its holder (补贴对象享受的补贴比例,
+    Shanghai §三(四)), decided at claim: the best ratio of the holder's groups the template lists,
+    recorded in a region overlapping the template's; anyone else the default, and 100 under a
+    version made before templates had ratios. ``groups``: (group, region) pairs, as for a claim."""
+    ratios = terms.get("subsidy_ratios") or {}
+    return max((ratios[group] for group, region in groups if group in ratios and overlap(region, terms["region_code"])),
+               default=terms.get("default_subsidy_ratio_percent") or FULL_RATIO_PERCENT)
 
 
 def snapshot(template):
@@ -87,6 +119,9 @@ def snapshot(template):
         "validity_days": template.validity_days,
         "one_training_per_occupation_year": template.one_training_per_occupation_year,
         "reversal_grace_hours": template.reversal_grace_hours,
+        "subsidy_ratios": dict(template.subsidy_ratios) if template.subsidy_ratios else None,
+        "default_subsidy_ratio_percent": template.default_subsidy_ratio_percent,
+        "requires_certificate": template.requires_certificate,
     }
 
 
