@@ -6,7 +6,7 @@ export PYTHONWARNINGS := ignore::Warning:nameko.cli.commands,ignore::Warning:nam
 PACKAGES := -e ./common -e ./services/issuance -e ./services/redemption -e ./services/attendance \
             -e ./services/settlement -e ./services/statistics -e ./gateway -e ./sdk/python
 
-.PHONY: up down status test demo bench install clean
+.PHONY: up down status test demo bench soak install clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt $(wildcard */pyproject.
 	touch $@
 
 install: $(BIN)/.installed
+	@scripts/system-packages.sh
 
 ## Start every service and the gateway in the background (databases, migrations, queues included).
 up: install
@@ -33,11 +34,17 @@ test: install
 
 ## Benchmarks against the platform `make up` started: each bench/bench_*.py prints one JSON line
 ## (figures beside the raw PostgreSQL/RabbitMQ limit); docs/performance.md says what they mean.
+## The lines, the machine and each service's peak RSS are appended to docs/performance.md.
 bench: install
 	@$(BIN)/python bench/harness.py
-	@status=0; for script in bench/bench_*.py; do \
-		echo "== $$script" >&2; $(BIN)/python $$script || status=1; \
-	done; exit $$status
+	@mkdir -p .run/bench; results=.run/bench/results-$$(date +%s).jsonl; status=0; \
+	for script in bench/bench_*.py; do \
+		echo "== $$script" >&2; BENCH_RESULTS=$$results $(BIN)/python $$script || status=1; \
+	done; $(BIN)/python bench/harness.py record $$results; exit $$status
+
+## Ten minutes of steady load, every service's memory sampled: growth shows up here (bench/soak.py).
+soak: install
+	@$(BIN)/python bench/soak.py
 
 ## Load a realistic province (Hunan, 14 cities) into the running platform.
 demo: install

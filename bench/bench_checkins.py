@@ -4,7 +4,7 @@ voucher used for the class — from CONCURRENCY e-card channel clients at once f
 seconds, beside the raw limit: a conditional write of PostgreSQL from as many connections.
 
     .venv/bin/python bench/bench_checkins.py
-    CONCURRENCY=32 PROCESSES=2 DURATION=20 POOL=10000 .venv/bin/python bench/bench_checkins.py
+    CONCURRENCY=32 PROCESSES=2 DURATION=20 POOL=20000 .venv/bin/python bench/bench_checkins.py
 
 Set-up (not timed): POOL trainees on rosters of 5,000 with a session open now, targeted vouchers
 for them, and each voucher's use recorded in attendance as redemption's ``vouchers_used`` would
@@ -26,7 +26,7 @@ CONCURRENCY = int(os.environ.get("CONCURRENCY", 32))
 PROCESSES = max(1, min(int(os.environ.get("PROCESSES", 2)), CONCURRENCY))
 DURATION = float(os.environ.get("DURATION", 20))
 WARMUP = float(os.environ.get("WARMUP", 2))
-POOL = int(os.environ.get("POOL", 10_000))
+POOL = int(os.environ.get("POOL", 20_000))
 CLASS_SIZE = 5_000
 OCCUPATION, LEVEL = "6-31-01-03", 4
 METRE = 1 / 111_195

@@ -26,7 +26,7 @@ POOL = int(os.environ.get("POOL", 20_000))
 ISSUE_BATCH = 5_000  # vouchers per pool issuance request, well inside the gateway's RPC timeout
 
 
-def setup(rpc):
+def setup(rpc, pool=POOL, clients=CONCURRENCY):
     region = harness.fresh_region(rpc)
     manager = harness.add_client("manager", region)
     gateway = harness.signed(manager)
@@ -34,11 +34,11 @@ def setup(rpc):
     template = harness.ok(gateway.post("/v1/templates", {
         "region_code": region, "name": "电工通用面值券 (bench)", "function": "face_value", "distribution": "general",
         "face_value_fen": 80000, "occupation": "6-31-01-03", "skill_level": 4, "funding_source": "就业补助资金",
-        "valid_from": f"{year}-01-01", "valid_until": f"{year}-12-31", "quantity": POOL}))
-    for start in range(0, POOL, ISSUE_BATCH):
+        "valid_from": f"{year}-01-01", "valid_until": f"{year}-12-31", "quantity": pool}))
+    for start in range(0, pool, ISSUE_BATCH):
         harness.ok(gateway.post(f"/v1/templates/{template['template_id']}/pool",
-                                {"quantity": min(ISSUE_BATCH, POOL - start)}))
-    channels = [harness.add_client("channel", region) for _ in range(CONCURRENCY)]
+                                {"quantity": min(ISSUE_BATCH, pool - start)}))
+    channels = [harness.add_client("channel", region) for _ in range(clients)]
     return region, template["template_id"], channels
 
 

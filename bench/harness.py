@@ -335,15 +335,20 @@ def percentile(values, p):
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def report(bench, *, ops_per_s, latencies_ms, raw_ops_per_s, errors):
-    """The benchmark's one JSON line, on stdout."""
+def report(bench, *, ops_per_s, latencies_ms=(), raw_ops_per_s, errors, p50_ms=None, p99_ms=None):
+    """The benchmark's one JSON line, on stdout. The percentiles are those of ``latencies_ms``
+    unless given (estimated from a histogram's buckets, ``histogram_quantile``)."""
     def figure(value):  # null, not NaN, when nothing succeeded
-        return round(value, 1) if value == value else None
+        return round(value, 1) if value is not None and value == value else None
     line = {"bench": bench, "ops_per_s": round(ops_per_s, 1),
-            "p50_ms": figure(percentile(latencies_ms, 50)), "p99_ms": figure(percentile(latencies_ms, 99)),
+            "p50_ms": figure(percentile(latencies_ms, 50) if p50_ms is None else p50_ms),
+            "p99_ms": figure(percentile(latencies_ms, 99) if p99_ms is None else p99_ms),
             "raw_ops_per_s": round(raw_ops_per_s, 1),
             "ratio": round(ops_per_s / raw_ops_per_s, 4) if raw_ops_per_s else None, "errors": errors}
     print(json.dumps(line), flush=True)
+    if os.environ.get("BENCH_RESULTS"):  # make bench collects the lines for docs/performance.md
+        with open(os.environ["BENCH_RESULTS"], "a") as results:
+            results.write(json.dumps(line) + "\n")
     return line
 
 
@@ -474,6 +479,78 @@ def describe_entrypoints(before, after, entrypoints):
         if calls > 0:  # a service restarted meanwhile starts its counters again
             parts.append(f"{key[0]}.{key[1]} {1000 * seconds / calls:.1f} ms mean over {calls}")
     return "; ".join(parts) or "no calls recorded"
+
+
+_SERIES = re.compile(r'^(\w+?)(_bucket|_count|_sum)\{(.*)\} (\S+)$')
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def histogram(service, metric):
+    """A Prometheus histogram on a service's /metrics, as it is now: ``{labels: {"buckets": {upper
+    bound: cumulative count}, "count": n, "sum": s}}``, ``labels`` a tuple of sorted (name, value)
+    pairs without ``le``; ``{}`` if the service does not expose it (or is not up)."""
+    try:
+        with urllib.request.urlopen(launcher.url(PROFILE, service, "/metrics"), timeout=5) as response:
+            text = response.read().decode()
+    except (urllib.error.URLError, OSError):
+        return {}
+    series = {}
+    for line in text.splitlines():
+        match = _SERIES.match(line)
+        if not match or match.group(1) != metric:
+            continue
+        _, kind, labels, value = match.groups()
+        pairs = dict(_LABEL.findall(labels))
+        bound = pairs.pop("le", None)
+        entry = series.setdefault(tuple(sorted(pairs.items())), {"buckets": {}, "count": 0.0, "sum": 0.0})
+        if kind == "_bucket":
+            entry["buckets"][float(bound)] = float(value)  # "+Inf" is float("inf")
+        else:
+            entry[kind[1:]] = float(value)
+    return series
+
+
+def histogram_delta(before, after, **match):
+    """The observations between two ``histogram`` snapshots, summed over the series whose labels
+    include ``match`` (a series that restarted meanwhile counts from zero):
+    ``{"buckets": ..., "count": ..., "sum": ...}``."""
+    total = {"buckets": {}, "count": 0.0, "sum": 0.0}
+    for labels, now in after.items():
+        if not set(match.items()) <= set(labels):
+            continue
+        then = before.get(labels)
+        if then is None or then["count"] > now["count"]:
+            then = {"buckets": {}, "count": 0.0, "sum": 0.0}
+        for bound, count in now["buckets"].items():
+            total["buckets"][bound] = total["buckets"].get(bound, 0.0) + count - then["buckets"].get(bound, 0.0)
+        total["count"] += now["count"] - then["count"]
+        total["sum"] += now["sum"] - then["sum"]
+    return total
+
+
+def histogram_quantile(q, buckets):
+    """The q-quantile (0-1) of cumulative ``buckets`` ({upper bound: count}) as Prometheus's
+    ``histogram_quantile`` estimates it: linear within the bucket that holds the rank, from 0
+    for the first; in the +Inf bucket, the largest finite bound. NaN without observations."""
+    bounds = sorted(buckets)
+    if not bounds or buckets[bounds[-1]] <= 0:
+        return float("nan")
+    rank = q * buckets[bounds[-1]]
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        count = buckets[bound]
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * ((rank - below) / (count - below) if count > below else 0.0)
+        lower, below = bound, count
+    return lower
+
+
+def dead_letters(service):
+    """Messages parked in ``service``'s dead-letter queues now (every event handler has one)."""
+    return sum(depth for queue, depth in queue_depths().items()
+               if queue.endswith(".dead") and f"--{service}." in queue)
 
 
 # -- raw limits -----------------------------------------------------------------------------
@@ -690,6 +767,47 @@ def publish_rate(body, duration=3.0, max_messages=100_000):
             queue.delete()
 
 
+# -- memory, and the record of a run ---------------------------------------------------------
+
+def memory_mb(field="VmRSS"):
+    """Each platform process's ``field`` of /proc/<pid>/status in MB: ``VmRSS`` now, ``VmHWM``
+    its peak since it started."""
+    found = {}
+    for name in launcher.SERVICES:
+        pid = launcher.pid_of(PROFILE, name)
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                kb = next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+            found[name] = kb / 1024
+        except (OSError, StopIteration, TypeError):
+            pass
+    return found
+
+
+def machine_description():
+    with open("/proc/cpuinfo") as cpuinfo:
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    with open("/proc/meminfo") as meminfo:
+        total_gb = int(meminfo.readline().split()[1]) / 1024 ** 2
+    return f"{os.cpu_count()} cores ({model}), {total_gb:.0f} GB RAM, Linux {os.uname().release}"
+
+
+def record(results_path, document=ROOT / "docs" / "performance.md"):
+    """Append a run's JSON lines, the machine and each service's peak RSS to the document."""
+    lines = Path(results_path).read_text().strip()
+    peaks = memory_mb("VmHWM")
+    now = datetime.datetime.now().astimezone()
+    section = (f"\n### `make bench`, {now:%Y-%m-%d %H:%M %Z}\n\n{machine_description()}; each service's peak "
+               "RSS since `make up` (VmHWM): " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in peaks.items())
+               + ".\n\n```json\n" + lines + "\n```\n")
+    with open(document, "a") as out:
+        out.write(section)
+    print(f"# appended to {document}: {len(lines.splitlines())} lines", file=sys.stderr)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["record"]:  # make bench, after the benchmarks: python bench/harness.py record FILE
+        record(sys.argv[2])
+        sys.exit(0)
     require_platform()
     print(f"platform up at {GATEWAY_URL} (profile {PROFILE})", file=sys.stderr)

@@ -2,12 +2,12 @@
 
     python scripts/demo.py [--seed 2021] [--gateway http://127.0.0.1:8000]
 
-Targets come from data/targets/hunan_2021.csv, transcribed from 附件 2 "2021 年职业培训券
-推广使用任务表" of 湘人社办发〔2021〕19号, 湖南省人力资源和社会保障厅办公室《关于推进职业技能
-提升行动全面推广职业培训券有关工作的通知》 (seed document
+Targets come from data/targets/hunan_2021.csv (read by ``stats.task_tables``), transcribed
+from 附件 2 "2021 年职业培训券推广使用任务表" of 湘人社办发〔2021〕19号, 湖南省人力资源和社会保障厅
+办公室《关于推进职业技能提升行动全面推广职业培训券有关工作的通知》 (seed document
 ../shared/seeds/000_8964787c9003cd34.txt, lines 161-180): 万 converted to whole
-numbers, 自治州 written out as 湘西土家族苗族自治州. The script checks that the rows add
-up to the table's 合计 (90万 trainees, 45万 vouchers to issue, 4.5万 to use).
+numbers, 自治州 written out as 湘西土家族苗族自治州, 合计 as the 湖南省 row. The script checks that
+the cities add up to it (90万 trainees, 45万 vouchers to issue, 4.5万 to use).
 
 Everything goes through the gateway API, signed, except creating the API clients and their
 keys, which are written to the gateway's database with ``gateway.cli.add_client``. Per city: two training institutions with one or two sites each,
@@ -25,7 +25,6 @@ Worker ID numbers are generated (valid GB 11643 check characters) and never prin
 full.
 """
 import argparse
-import csv
 import datetime
 import os
 import random
@@ -44,10 +43,11 @@ from sqlalchemy.orm import Session
 import launcher  # scripts/launcher.py, beside this file
 from common.identity import Sealer, check_character, mask
 from gateway.cli import add_client
+from stats import task_tables
 from voucher_client import VoucherClient
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS_CSV = ROOT / "data" / "targets" / "hunan_2021.csv"
+TARGETS_CSV = task_tables.HUNAN_2021
 TARGET_YEAR = 2021
 TABLE_TOTALS = {"planned_trainees": 900_000, "issue_target": 450_000, "use_target": 45_000}  # 合计 90 / 45 / 4.5 万
 PROVINCE = ("430000", "湖南省")
@@ -213,14 +213,16 @@ class Clients:
 
 # -- the task table ------------------------------------------------------------------------
 
-def load_targets(path=TARGETS_CSV):
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = [{"region_code": r["region_code"], "name": r["name"],
-                 **{k: int(r[k]) for k in TABLE_TOTALS}} for r in csv.DictReader(f)]
-    totals = {k: sum(r[k] for r in rows) for k in TABLE_TOTALS}
-    if totals != TABLE_TOTALS:
-        raise SystemExit(f"{path.name}: the rows add up to {totals}, not the table's 合计 {TABLE_TOTALS}.")
-    return rows, totals
+def cities_and_province(rows):
+    """The table's 14 city rows and its 湖南省 row (the 合计), which the cities must add up to."""
+    cities = [row for row in rows if row["region_code"] != PROVINCE[0]]
+    province = next((row for row in rows if row["region_code"] == PROVINCE[0]), {})
+    totals = {k: sum(r[k] for r in cities) for k in TABLE_TOTALS}
+    published = {k: province.get(k) for k in TABLE_TOTALS}
+    if totals != TABLE_TOTALS or published != TABLE_TOTALS:
+        raise SystemExit(f"{TARGETS_CSV.name}: the cities add up to {totals} and the {PROVINCE[1]} row is "
+                         f"{published}, not the table's 合计 {TABLE_TOTALS}.")
+    return cities, province
 
 
 def place_name(city, district):
@@ -426,7 +428,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     started = time.monotonic()
 
-    targets, totals = load_targets()
+    targets, province_row = cities_and_province(task_tables.load_table(TARGETS_CSV))
+    totals = {k: province_row[k] for k in TABLE_TOTALS}
     print(f"Task table {TARGETS_CSV.relative_to(ROOT)}: {len(targets)} cities, {totals['planned_trainees']} "
           f"trainees planned, {totals['issue_target']} vouchers to issue, {totals['use_target']} to use; "
           "equals the table's 合计 (90万 / 45万 / 4.5万).")
@@ -436,7 +439,6 @@ def main(argv=None):
     clients = Clients()
     manager = clients.add("演示 湖南省人力资源和社会保障厅", "manager", PROVINCE[0])
     channel = clients.add("演示 湖南省电子社保卡渠道", "channel", PROVINCE[0])
-    province_row = {"region_code": PROVINCE[0], "name": PROVINCE[1], **totals}
     loaded = gateway.call("PUT", "/v1/statistics/targets", manager,
                           {"year": TARGET_YEAR, "targets": targets + [province_row]})
     print(f"Gateway {gateway.base_url}, seed {args.seed}; {TARGET_YEAR} targets loaded for {loaded['loaded']} "

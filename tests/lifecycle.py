@@ -71,12 +71,13 @@ def claim(gateway, p, worker):
     return voucher
 
 
-def _created_after_replication(send):
-    """Send until the service stops answering 404 (it has not yet heard of the claim or the
-    class: events are asynchronous), then expect 201."""
+def _created_after_replication(send, not_yet=()):
+    """Send until the service stops answering 404 or one of the ``not_yet`` error codes (it has
+    not yet heard of the claim, the class or the use: events are asynchronous), then expect 201."""
     def attempt():
         response = send()
         assert response.status_code != 404, response.text
+        assert response.status_code < 400 or response.json().get("error") not in not_yet, response.text
         return response
     response = eventually(attempt)
     assert response.status_code == 201, response.text
@@ -111,7 +112,7 @@ def check_in(gateway, p, worker):
     """A trainee checks in 33 m from the site's centre."""
     return _created_after_replication(lambda: gateway.call("POST", "/v1/checkins", p.channel, {
         "class_id": p.class_id, "id_number": worker, "latitude": p.site["latitude"] + 0.0003,
-        "longitude": p.site["longitude"], "accuracy_m": 15}))
+        "longitude": p.site["longitude"], "accuracy_m": 15}), not_yet=("no_usable_voucher",))
 
 
 def submit_claim_csv(gateway, p, text, all_accepted=None):

@@ -178,6 +178,28 @@ def test_the_trainee_sees_their_attendance_and_completes_at_the_threshold(gatewa
     assert (mine["scheduled"], mine["attended"], mine["rate"], mine["completed"]) == (1, 1, 1.0, True)
 
 
+def test_a_trainee_rates_a_completed_class_once_and_statistics_counts_the_evaluation(gateway, rpc, p):
+    def rate(worker, rating=5, aspects=("teachers", "content")):
+        return gateway.call("POST", "/v1/evaluations", p.channel, {"class_id": p.class_id, "id_number": worker,
+                                                                   "rating": rating, "aspects": list(aspects)})
+    refused(rate(p.workers[0]), 422, "not_completed")  # not yet: no check-in
+    located(gateway, p, p.workers[0])
+    first = rate(p.workers[0])
+    assert first.status_code == 201, first.text
+    assert (first.json()["rating"], first.json()["aspects"], first.json()["repeated"]) == (
+        5, ["content", "teachers"], False)
+    again = rate(p.workers[0], rating=1).json()
+    assert (again["rating"], again["repeated"]) == (5, True)  # the first rating stands
+    refused(rate(p.workers[1], aspects=("gossip",)), 400, "validation_failed")
+    year, quarter = datetime.date.today().year, (datetime.date.today().month - 1) // 3 + 1
+
+    def counted():
+        total = rpc.statistics.quarterly_indicators(region_code=p.region, year=year, quarter=quarter)["total"]
+        assert total["evaluation_completion"]["numerator"] == 1
+        return total["evaluation_completion"]
+    assert (eventually(counted)["denominator"], counted()["value"]) == (1, 1.0)
+
+
 def anomalies_of(gateway, p, kind):
     listed = gateway.ok("GET", "/v1/attendance-anomalies", p.manager, params={"kind": kind})["items"]
     return [a for a in listed if a["class_id"] == p.class_id]

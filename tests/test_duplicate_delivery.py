@@ -302,6 +302,53 @@ def _stats_expired(w):
     return expired(str(uuid.uuid4()), codes.new_code(), terms(w.region)), stats(w, "expired")
 
 
+def _stats_catalogue(kind, payload_of):
+    def arrange(w):
+        entry_id = str(uuid.uuid4())
+        return payload_of(entry_id, w.region), lambda: w.sql(
+            "statistics", "SELECT count(*) FROM catalogue WHERE kind = :k AND entry_id = :e", k=kind, e=entry_id)
+    return arrange
+
+
+_stats_institution = _stats_catalogue("institution", lambda entry_id, region: {
+    "institution_id": entry_id, "region_code": region, "name": "培训学校", "sites": [], "project_ids": [],
+    "projects": [], "payout_account_masked": None})
+_stats_project = _stats_catalogue("project", lambda entry_id, region: {
+    "project_id": entry_id, "region_code": region, "occupation": lifecycle.OCCUPATION, "skill_level": lifecycle.LEVEL,
+    "name": "电工", "subsidy_standard_fen": 100000})
+_stats_template = _stats_catalogue("template", lambda entry_id, region: {
+    "template": terms(region, entry_id), "quantity": 10})
+
+
+def _activity(w, kind):
+    return lambda: w.sql("statistics", "SELECT coalesce(sum(n), 0) FROM activity_counts "
+                                       "WHERE region_code = :r AND kind = :k", r=w.region, k=kind)
+
+
+def _stats_checkins(w):
+    return {"checkins": [{"checkin_id": 1, "class_id": str(uuid.uuid4()), "session_id": str(uuid.uuid4()),
+                          "institution_id": str(uuid.uuid4()), "region_code": w.region,
+                          "person_key": uuid.uuid4().hex * 2, "method": "qr", "checked_in_at": NOW}]}, \
+        _activity(w, "checkins")
+
+
+def _stats_completed(w):
+    completion, _ = _settlement_completed(w)
+    return completion, _activity(w, "completions")
+
+
+def _stats_evaluations(w):
+    return {"evaluations": [{"class_id": str(uuid.uuid4()), "institution_id": str(uuid.uuid4()),
+                             "region_code": w.region, "person_key": uuid.uuid4().hex * 2, "rating": 4,
+                             "evaluated_at": NOW}]}, _activity(w, "evaluations")
+
+
+def _stats_anomalies(w):
+    return {"anomalies": [{"anomaly_id": str(uuid.uuid4()), "kind": "shared_device", "class_id": str(uuid.uuid4()),
+                           "institution_id": str(uuid.uuid4()), "region_code": w.region, "detected_at": NOW}]}, \
+        _activity(w, "anomaly:shared_device")
+
+
 CASES = {
     ("issuance", "handle_vouchers_voided"): _issuance_voided,
     ("issuance", "handle_vouchers_used"): _issuance_used,
@@ -330,6 +377,14 @@ CASES = {
     ("statistics", "handle_vouchers_voided"): _stats_voided,
     ("statistics", "handle_voucher_returned"): _stats_returned,
     ("statistics", "handle_vouchers_expired"): _stats_expired,
+    ("statistics", "handle_institution_registered"): _stats_institution,
+    ("statistics", "handle_project_registered"): _stats_project,
+    ("statistics", "handle_template_created"): _stats_template,
+    ("statistics", "handle_template_updated"): _stats_template,
+    ("statistics", "handle_checkins_recorded"): _stats_checkins,
+    ("statistics", "handle_trainings_completed"): _stats_completed,
+    ("statistics", "handle_evaluations_submitted"): _stats_evaluations,
+    ("statistics", "handle_anomalies_detected"): _stats_anomalies,
 }
 
 SUBSCRIPTIONS = [(cls.name, method, source, event_type)

@@ -204,3 +204,32 @@ def test_a_region_code_that_is_not_six_digits_is_refused(rpc):
     with pytest.raises(InvalidInput) as refused:
         rpc.statistics.monthly_report(region_code="71", month="2026-11")
     assert refused.value.code == "invalid_region"
+
+
+def test_the_report_through_the_gateway_as_a_workbook_a_csv_and_a_chart(gateway, clients, city):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    city, _, _ = city
+    manager = clients("manager", PROVINCE)
+    params = {"month": "2026-11"}
+    as_json = gateway.ok_get(f"/v1/reports/monthly/{PROVINCE}", manager, params)
+    response = gateway.call("GET", f"/v1/reports/monthly/{PROVINCE}", manager, params={**params, "format": "xlsx"})
+    assert response.status_code == 200, response.text
+    assert f"monthly-report-{PROVINCE}-2026-11.xlsx" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.content))["月调度"]
+    keys = [cell.value for cell in sheet[3]]
+    rows = {row[0]: dict(zip(keys, row)) for row in sheet.iter_rows(min_row=4, values_only=True)}
+    assert len(rows) == len(as_json["rows"]) + 1  # and the total
+    ours = rows[city]
+    assert (ours["name"], ours["month_issued"], ours["to_date_issued"], ours["to_date_claimed"]) == ("试点市", 10, 30, 2)
+    assert (ours["to_date_used"], ours["to_date_settled"], ours["to_date_settled_yuan"]) == (2, 1, 500)
+    assert (ours["claim_rate"], ours["issue_target"], ours["issue_progress"]) == (0.0667, 500, 0.06)
+    answered = gateway.call("GET", f"/v1/reports/monthly/{PROVINCE}", manager, params={**params, "format": "csv"})
+    lines = list(csv.DictReader(io.StringIO(answered.content.decode("utf-8-sig"))))
+    assert {line["region_code"]: line["to_date_issued"] for line in lines}[city] == "30"
+    chart = gateway.call("GET", f"/v1/reports/monthly/{PROVINCE}", manager, params={**params, "format": "png"})
+    assert (chart.headers["Content-Type"], chart.content[:8]) == ("image/png", b"\x89PNG\r\n\x1a\n")
+    refused = gateway.call("GET", f"/v1/reports/monthly/{PROVINCE}", manager, params={**params, "format": "pdf"})
+    assert (refused.status_code, refused.json()["error"]) == (400, "validation_failed")

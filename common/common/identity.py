@@ -91,16 +91,33 @@ def mask_name(name):
     return name[:1] + "*" * (len(name) - 1)
 
 
-def protect(id_number, secret, sealer, name=None):
+def protect(id_number, secret, sealer, name=None, employer_type=None):
     """The form in which a person crosses from the gateway into the platform: keyed hash,
     masked number and sealed number (and name, when given); the plain values go no further."""
     person = describe(id_number, secret)
     protected = {"person_key": person.person_key, "masked": person.masked, "region_code": person.region_code,
-                 "birth_year": person.birth_year, "gender": person.gender,
+                 "birth_year": person.birth_year, "gender": person.gender, "employer_type": employer_type,
                  "sealed": base64.b64encode(sealer.seal(validate(id_number))).decode()}
     if name:
         protected.update(name_masked=mask_name(name), name_sealed=base64.b64encode(sealer.seal(name)).decode())
     return protected
+
+
+# Who a worker works for (单位性质), as the bureau or the channel knows it; unknown when neither says.
+EMPLOYER_TYPES = ("state_owned",      # 国有企业
+                  "private",          # 民营企业
+                  "foreign_funded",   # 外资企业
+                  "public_sector",    # 机关事业单位
+                  "self_employed",    # 个体工商户、灵活就业
+                  "none")             # 无工作单位
+UNKNOWN = "unknown"
+
+
+def profile(*, birth_year, gender, region_code, employer_type, groups, on=None):
+    """What statistics may count a voucher's holder by (age band, gender, home province, target
+    groups, employer type): coarse enough that no one is told apart by it, and never the number."""
+    return {"age_band": age_band(birth_year, on), "gender": gender, "home_province": region_code[:2] + "0000",
+            "groups": sorted(set(groups)), "employer_type": employer_type or UNKNOWN}
 
 
 def age_band(birth_year, on=None):

@@ -1,8 +1,9 @@
 """Prometheus metrics for every service: each entrypoint's calls, errors and latency,
-and the outbox backlog read at scrape time."""
+and, read at scrape time, the outbox backlog and the messages parked in dead-letter queues."""
 import logging
 import time
 
+from kombu import Connection
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
@@ -43,6 +44,53 @@ class OutboxCollector:
         yield age
 
 
+def queue_depths(amqp_uri, queues):
+    """{queue: messages ready in it}, by passive declares over one connection; a queue that
+    does not exist is left out."""
+    depths = {}
+    with Connection(amqp_uri, connect_timeout=2) as connection:
+        channel = connection.channel()
+        for queue in queues:
+            try:
+                depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+            except connection.channel_errors:
+                channel = connection.channel()  # the broker closed the one that asked
+    return depths
+
+
+DEAD_LETTER_CACHE_SECONDS = 5
+
+
+class DeadLetterCollector:
+    """Messages parked in the service's own ``.dead`` queues: events a handler gave up on, waiting
+    for an operator (``scripts/ops.py dead-letters``). Read at most every few seconds, however
+    often the service is scraped."""
+
+    def __init__(self, service, amqp_uri, queues):
+        self.service = service
+        self.amqp_uri = amqp_uri
+        self.queues = queues
+        self._read_at, self._depths = None, {}
+
+    def describe(self):
+        return []  # so that registering does not call the broker
+
+    def collect(self):
+        if self._read_at is None or time.monotonic() - self._read_at >= DEAD_LETTER_CACHE_SECONDS:
+            self._read_at = time.monotonic()
+            try:
+                self._depths = queue_depths(self.amqp_uri, self.queues)
+            except Exception:
+                self._depths = {}  # the broker being down shows up in readiness, not as a scrape error
+        if not self._depths:
+            return
+        parked = GaugeMetricFamily("dead_letters", "Messages parked in a dead-letter queue",
+                                   labels=["service", "queue"])
+        for queue, depth in sorted(self._depths.items()):
+            parked.add_metric([self.service, queue], depth)
+        yield parked
+
+
 class Metrics(DependencyProvider):
     """Times every entrypoint of the service; exposes the registry at ``/metrics``."""
 
@@ -55,6 +103,11 @@ class Metrics(DependencyProvider):
         database = next((d for d in self.container.dependencies if isinstance(d, Database)), None)
         if database is not None:
             REGISTRY.register(OutboxCollector(self.service, database.engine))
+        # After every subscription's setup, which names its queues.
+        dead_queues = sorted({entrypoint.dead_queue for entrypoint in self.container.entrypoints
+                              if isinstance(entrypoint, Subscription)})
+        if dead_queues:
+            REGISTRY.register(DeadLetterCollector(self.service, self.container.config["AMQP_URI"], dead_queues))
 
     def worker_setup(self, worker_ctx):
         self._started[worker_ctx] = time.perf_counter()

@@ -11,7 +11,7 @@ from common.errors import InvalidInput
 
 MAX_ROWS = 1000
 ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030"}
-TRAINEES = ("id_number", "name")
+TRAINEES = ("id_number", "name", "employer_type")
 INSTITUTIONS = ("region_code", "name", "credit_code", "site_name", "site_address", "latitude", "longitude", "radius_m")
 _SITE = {"name": "site_name", "address": "site_address", "latitude": "latitude", "longitude": "longitude",
          "radius_m": "radius_m"}
@@ -75,8 +75,8 @@ def _check_header(header, columns, optional):
 
 
 def trainees(raw, charset="utf-8"):
-    """Columns: id_number, name (optional). One trainee per row."""
-    rows = read(raw, charset, TRAINEES, optional={"name"})
+    """Columns: id_number, name and employer_type (both optional). One trainee per row."""
+    rows = read(raw, charset, TRAINEES, optional={"name", "employer_type"})
     return Upload({"trainees": [cells for _, cells in rows]}, list(range(len(rows))), [line for line, _ in rows])
 
 

@@ -23,8 +23,8 @@ class Identity(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self
 
-    def protect(self, id_number, name=None):
-        return identity.protect(id_number, self.secret, self.sealer, name)
+    def protect(self, id_number, name=None, employer_type=None):
+        return identity.protect(id_number, self.secret, self.sealer, name, employer_type)
 
     def person_key(self, id_number):
         return identity.person_key(identity.validate(id_number), self.secret)

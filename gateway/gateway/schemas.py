@@ -5,7 +5,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
-from common import credit_codes
+from common import credit_codes, identity
 from common.errors import InvalidInput
 
 # ^…$ for the OpenAPI document (ECMAScript); the exact length refuses the newline that $ lets through.
@@ -167,9 +167,14 @@ def _person_name(value):
         raise ValidationError("A name has no digits and no control characters.")
 
 
+EMPLOYER_TYPE = fields.String(load_default=None, validate=validate.OneOf(identity.EMPLOYER_TYPES), metadata={
+    "description": "who the worker works for (单位性质), counted by statistics; leave out if not known"})
+
+
 class TraineeIn(StrictSchema):
     id_number = ID_NUMBER
     name = fields.String(load_default=None, validate=[validate.Length(min=1, max=50), _person_name])
+    employer_type = EMPLOYER_TYPE
 
 
 class TraineesBatchIn(StrictSchema):
@@ -272,6 +277,7 @@ class IssuanceJobIn(StrictSchema):
 class ClaimIn(StrictSchema):
     template_id = fields.UUID(required=True)
     id_number = ID_NUMBER
+    employer_type = EMPLOYER_TYPE
 
 
 QR_PAYLOAD = dict(validate=validate.Length(min=13, max=512),
@@ -466,9 +472,12 @@ class ReconciliationQuery(StrictSchema):
 class TargetRow(StrictSchema):
     region_code = REGION
     name = fields.String(**NAME)
-    planned_trainees = fields.Integer(required=True, validate=validate.Range(0, 100_000_000))
+    # null where the table gives no plan (Shandong's: issue and use targets only)
+    planned_trainees = fields.Integer(required=True, allow_none=True, validate=validate.Range(0, 100_000_000))
     issue_target = fields.Integer(required=True, validate=validate.Range(0, 100_000_000))
     use_target = fields.Integer(required=True, validate=validate.Range(0, 100_000_000))
+    # why a published row breaks the 50% / 10% rule (a pre-allocation, the source's rounding)
+    rule_deviation = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
 class TargetsIn(StrictSchema):
@@ -529,13 +538,61 @@ class CertificateIn(StrictSchema):
     certificate = fields.Nested(CertificateData, required=True)
 
 
+MONTH = dict(validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}$", error="Give the month as YYYY-MM."))
+YEAR = dict(validate=validate.Range(2020, 2100))
+
+
 class MonthlyReportQuery(StrictSchema):
-    month = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}$",
-                                                                  error="Give the month as YYYY-MM."))
+    month = fields.String(required=True, **MONTH)
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "xlsx", "csv", "png")), metadata={
+        "description": "json; xlsx, the workbook (月调度 sheet and 说明); csv, its rows; png, the progress chart"})
+
+
+class QuarterlyQuery(StrictSchema):
+    year = fields.Integer(required=True, **YEAR)
+    quarter = fields.Integer(required=True, validate=validate.Range(1, 4))
+
+
+class DemographicsQuery(StrictSchema):
+    year = fields.Integer(required=True, **YEAR)
+    month = fields.String(load_default=None, **MONTH)
+
+
+COUNT = fields.Integer(load_default=None, validate=validate.Range(0, 2_000_000_000))
+YES_NO = fields.Boolean(load_default=None)
+
+
+class RegionFactsRow(StrictSchema):
+    """What a bureau reports of its region for a month (附件 3's basic indicators and the totals no
+    event carries); a figure left out keeps the one reported before."""
+    region_code = REGION
+    working_group = YES_NO  # 工作机制: 是否已成立职业培训券专项工作组
+    policy_issued = YES_NO  # 政策文件: 是否已印发职业培训券有关文件
+    promotion_plan = YES_NO  # 宣传推广: 是否已配套制定宣传推广方案
+    e_cards_issued = COUNT  # 电子社保卡签发数 (签发人数)
+    resident_population = COUNT  # 常住人口
+    institutions_total = COUNT  # 培训机构和培训平台总数, on the platform or not
+    ecard_channels = COUNT  # 电子社保卡签发渠道数
+    voucher_channels = COUNT  # 开通职业培训券的渠道数
+
+
+class RegionFactsIn(StrictSchema):
+    month = fields.String(required=True, **MONTH)
+    regions = fields.List(fields.Nested(RegionFactsRow), required=True, validate=validate.Length(min=1, max=5000))
+
+
+class EvaluationIn(StrictSchema):
+    """A trainee rates a class they completed (培训评价): 1 to 5, and what stood out, as codes."""
+    class_id = fields.UUID(required=True)
+    id_number = ID_NUMBER
+    rating = fields.Integer(required=True, validate=validate.Range(1, 5))
+    aspects = fields.List(fields.String(validate=validate.OneOf(
+        ("content", "teachers", "facilities", "organisation", "usefulness"))), load_default=list,
+        validate=validate.Length(max=5))
 
 
 class StatisticsQuery(StrictSchema):
-    year = fields.Integer(load_default=None, validate=validate.Range(2020, 2100))
+    year = fields.Integer(load_default=None, **YEAR)
 
 
 class ErrorOut(Schema):

@@ -4,6 +4,7 @@
 Each endpoint checks what only the edge knows (who is calling, from which region, for
 which institution) and calls one service. Versioned under ``/v1``.
 """
+import base64
 import io
 import json
 
@@ -183,7 +184,7 @@ class GatewayService(Observable):
         row, added, unchanged (already on the roster) or refused with the reason. Targeted vouchers
         issued again for the class reach the new trainees."""
         results, valid = _load_rows(body["trainees"], schemas.TraineeIn,
-                                    lambda row: self.identity.protect(row["id_number"], row["name"]))
+                                    lambda row: self.identity.protect(row["id_number"], row["name"], row["employer_type"]))
         if valid:
             added = self.issuance.add_trainees(
                 class_id=class_id, region_code=client.region_code, trainees=list(valid.values()),
@@ -215,7 +216,7 @@ class GatewayService(Observable):
         bureau's own records; templates offered to that group may then be claimed by them."""
         client.require_region(body["region_code"], "The group's region")
         results, valid = _load_rows(body["persons"], schemas.TraineeIn,
-                                    lambda row: self.identity.protect(row["id_number"], row["name"]))
+                                    lambda row: self.identity.protect(row["id_number"], row["name"], row["employer_type"]))
         if valid:
             recorded = self.issuance.record_eligibility(group=body["group"], region_code=body["region_code"],
                                                         persons=list(valid.values()))
@@ -258,7 +259,7 @@ class GatewayService(Observable):
     def claim_voucher(self, client, body):
         """A worker, authenticated by the e-card channel, claims a general voucher."""
         return self.coalesce(self.issuance.claim_vouchers, {
-            "template_id": str(body["template_id"]), "person": self.identity.protect(body["id_number"]),
+            "template_id": str(body["template_id"]), "person": self.identity.protect(body["id_number"], employer_type=body["employer_type"]),
             "channel_region": client.region_code})
 
     @api("GET", "/v1/templates", roles=READERS | {"institution", "channel"}, query=schemas.TemplatesQuery,
@@ -508,6 +509,15 @@ class GatewayService(Observable):
                                               decision=body["decision"], reason=body["reason"],
                                               decided_by=client.client_id)
 
+    @api("POST", "/v1/evaluations", roles={"channel"}, body=schemas.EvaluationIn, status=201,
+         operation_id="evaluateTraining", tag="attendance")
+    def evaluate(self, client, body):
+        """A trainee, authenticated by the e-card channel, rates a class they completed (培训评价), once:
+        a repeat answers the first rating with ``repeated``. Counted in the evaluation completion rate."""
+        return self.attendance.evaluate(class_id=str(body["class_id"]),
+                                        person_key=self.identity.person_key(body["id_number"]),
+                                        rating=body["rating"], aspects=body["aspects"])
+
     @api("GET", "/v1/checkin-coverage/<region_code>", roles=READERS, operation_id="getCheckinCoverage",
          tag="attendance")
     def checkin_coverage(self, client, query, region_code):
@@ -644,18 +654,54 @@ class GatewayService(Observable):
         return self.statistics.region_summary(region_code=region_code, year=query["year"])
 
     @api("GET", "/v1/reports/monthly/<region_code>", roles=READERS, query=schemas.MonthlyReportQuery,
-         operation_id="getMonthlyReport", tag="statistics")
+         operation_id="getMonthlyReport", tag="statistics", produces=(
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv", "image/png"))
     def monthly_report(self, client, query, region_code):
         """The monthly supervision report (月调度) of a region: one row per city of a province (per county
-        of a city, per province for the ministry), with the month's counts, the year to date, the
-        indicators and progress against the year's targets."""
+        of a city, per province for the ministry: the national roll-up), with the month's counts, the
+        year to date, the indicators and progress against the year's targets; as JSON, or (``format``)
+        the Excel workbook, its CSV, or the chart of progress against target."""
         client.require_region(region_code, "This region")
-        return self.statistics.monthly_report(region_code=region_code, month=query["month"])
+        if query["format"] == "json":
+            return self.statistics.monthly_report(region_code=region_code, month=query["month"])
+        found = self.statistics.monthly_report_file(region_code=region_code, month=query["month"],
+                                                    file_format=query["format"])
+        return Response(base64.b64decode(found["content"]), content_type=found["content_type"],
+                        headers={"Content-Disposition": f'attachment; filename="{found["filename"]}"'})
+
+    @api("GET", "/v1/reports/quarterly/<region_code>", roles=READERS, query=schemas.QuarterlyQuery,
+         operation_id="getQuarterlyIndicators", tag="statistics")
+    def quarterly_indicators(self, client, query, region_code):
+        """Every indicator of the supervision table (附件 3, and Shandong's channel share) at the end of a
+        quarter, for each child region and the region itself: each with its numerator, denominator,
+        value, the quarter's target and whether it is met. A denominator no one has reported yet
+        (see setRegionFacts) leaves its indicator null."""
+        client.require_region(region_code, "This region")
+        return self.statistics.quarterly_indicators(region_code=region_code, **query)
+
+    @api("GET", "/v1/statistics/demographics/<region_code>", roles=READERS, query=schemas.DemographicsQuery,
+         operation_id="getDemographics", tag="statistics")
+    def demographics(self, client, query, region_code):
+        """Vouchers claimed and used in a region over a year (or a month of it), by the holders' age band,
+        gender, home province, employer type and target group: counts, never a person."""
+        client.require_region(region_code, "This region")
+        return self.statistics.demographics(region_code=region_code, **query)
+
+    @api("PUT", "/v1/statistics/region-facts", roles=READERS, body=schemas.RegionFactsIn,
+         operation_id="setRegionFacts", tag="statistics")
+    def set_region_facts(self, client, body):
+        """Report a month's basic indicators of regions (working group, policy, promotion plan, e-cards
+        issued) and the totals that indicators divide by: population, all training institutions,
+        e-card and voucher channels."""
+        for row in body["regions"]:
+            client.require_region(row["region_code"], f"Region {row['region_code']}")
+        return self.statistics.set_region_facts(month=body["month"], rows=body["regions"])
 
     @api("PUT", "/v1/statistics/targets", roles=READERS, body=schemas.TargetsIn, operation_id="setTargets",
          tag="statistics")
     def set_targets(self, client, body):
-        """Load a task table: each region's planned trainees and its issue and use targets."""
+        """Load a task table: each region's planned trainees (if the table gives them), its issue
+        and use targets, and why a row breaks the rule if it does."""
         for row in body["targets"]:
             client.require_region(row["region_code"], f"Region {row['region_code']}")
         return self.statistics.set_targets(year=body["year"], rows=body["targets"])

@@ -1,5 +1,5 @@
-"""What the gateway lets in: payout accounts, training projects, scans and their times, and the
-institution as issuance receives it (the account number sealed, never in the clear)."""
+"""What the gateway lets in: payout accounts, training projects, scans and their times, task-table
+rows, and the institution as issuance receives it (the account number sealed, never in the clear)."""
 import base64
 import datetime
 import os
@@ -96,3 +96,22 @@ def test_a_scanner_sends_a_qr_payload_or_a_typed_code_never_both_nor_neither():
     for body in ({"class_id": class_id}, {"qr": "VT1.k.body.signature", "code": "8FGA210TA21EJ", "class_id": class_id}):
         with pytest.raises(ValidationError):
             schemas.RedemptionIn().load(body)
+
+
+TARGET = {"region_code": "370100", "name": "济南市", "planned_trainees": 100, "issue_target": 50, "use_target": 5}
+
+
+def test_a_target_row_without_a_reason_loads_with_none_and_one_without_a_plan_says_so_with_null():
+    assert schemas.TargetRow().load(TARGET)["rule_deviation"] is None
+    assert schemas.TargetRow().load({**TARGET, "planned_trainees": None})["planned_trainees"] is None
+    with pytest.raises(ValidationError) as refused:
+        schemas.TargetRow().load({key: value for key, value in TARGET.items() if key != "planned_trainees"})
+    assert "planned_trainees" in refused.value.messages
+
+
+def test_a_target_rows_reason_is_kept_up_to_200_characters():
+    reason = "附件 1 以万张保留两位小数：6.05 × 10% = 0.605，印作 0.61"
+    assert schemas.TargetRow().load({**TARGET, "rule_deviation": reason})["rule_deviation"] == reason
+    with pytest.raises(ValidationError) as refused:
+        schemas.TargetRow().load({**TARGET, "rule_deviation": "x" * 201})
+    assert "rule_deviation" in refused.value.messages

@@ -115,3 +115,15 @@ class Anomaly(Base):
     __table_args__ = (UniqueConstraint("kind", "subject", name="anomalies_found_once"),
                       CheckConstraint("status IN ('open', 'confirmed', 'dismissed')", name="anomalies_status"),
                       Index("anomalies_by_region", "region_code", "detected_at"))
+
+
+class Evaluation(Base):
+    """A trainee's rating of a class they completed (培训评价): once each, counted by statistics for
+    the evaluation completion rate. Aspects are codes, never free text that could carry a name."""
+    __tablename__ = "evaluations"
+    class_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    aspects = mapped_column(JSONB, nullable=False)
+    evaluated_at = mapped_column(DateTime(timezone=True), nullable=False)
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="evaluations_rating"),)

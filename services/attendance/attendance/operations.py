@@ -9,11 +9,11 @@ from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common import pagination, regions
-from common.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation, not_found
+from common.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation, not_found
 from attendance import events
 from attendance.domain import anomalies, geofence, rotating_code, schedule
-from attendance.models import (Anomaly, Attempt, CheckIn, ClassSession, Completion, Enrolment, TrainingClass,
-                               VoucherUse)
+from attendance.models import (Anomaly, Attempt, CheckIn, ClassSession, Completion, Enrolment, Evaluation,
+                               TrainingClass, VoucherUse)
 
 METHODS = ("location", "qr", "card", "online")
 _TIME_REFUSALS = {"too_early": "Check-in opens 30 minutes before the session starts.",
@@ -147,7 +147,7 @@ def check_in_many(tx, batch, *, code_key, now=None):
         except DomainError as refusal:
             outcomes[index] = refusal
     previous = _previous_located(tx.session, {c["person_key"] for c in accepted.values() if c["latitude"] is not None})
-    recorded = _record(tx, accepted.values(), now)
+    recorded = _record(tx, scene, accepted.values(), now)
     if attempts:
         tx.session.execute(pg_insert(Attempt), attempts)
     completed = _complete(tx, scene, {(c["class_id"], c["person_key"]) for c in accepted.values()}, now)
@@ -232,7 +232,7 @@ _RECORD = text("""
     RETURNING id, session_id, class_id, person_key, method, latitude, longitude, accuracy_m, device, checked_in_at""")
 
 
-def _record(tx, checkins, now):
+def _record(tx, scene, checkins, now):
     """The check-ins new for their session, in one statement: {(session id, person key): row}."""
     checkins = list(checkins)
     if not checkins:
@@ -242,7 +242,9 @@ def _record(tx, checkins, now):
     if recorded:
         tx.emit(events.CHECKINS_RECORDED, aggregate_id=uuid.uuid4(), payload={"checkins": [
             {"checkin_id": row.id, "class_id": str(row.class_id), "session_id": str(row.session_id),
-             "person_key": row.person_key, "method": row.method, "checked_in_at": row.checked_in_at.isoformat()}
+             "institution_id": str(scene.classes[row.class_id].institution_id),
+             "region_code": scene.classes[row.class_id].region_code, "person_key": row.person_key,
+             "method": row.method, "checked_in_at": row.checked_in_at.isoformat()}
             for row in recorded.values()]})
     return recorded
 
@@ -492,6 +494,33 @@ def checkin_coverage(tx, *, region_code):
             "coverage": round(using / len(rows), 4) if rows else None,
             "rows": [{"institution_id": str(i), "classes": classes, "checkins": checkins}
                      for i, classes, checkins in sorted(rows, key=lambda r: str(r[0]))]}
+
+
+ASPECTS = ("content", "teachers", "facilities", "organisation", "usefulness")
+
+
+def evaluate(tx, *, class_id, person_key, rating, aspects, now=None):
+    """A trainee rates a class they completed (培训评价), once: a repeat answers the first rating."""
+    training_class = tx.session.get(TrainingClass, _uuid(class_id)) if _uuid(class_id) else None
+    if training_class is None:
+        raise not_found("class", class_id)
+    unknown = sorted(set(aspects) - set(ASPECTS))
+    if unknown:
+        raise InvalidInput("unknown_aspect", f"Unknown aspects {unknown}; known: {', '.join(ASPECTS)}.")
+    if tx.session.get(Completion, (training_class.class_id, person_key)) is None:
+        raise RuleViolation("not_completed", "A class is rated once its training is completed.")
+    now = now or _utcnow()
+    new = tx.session.execute(pg_insert(Evaluation).values(
+        class_id=training_class.class_id, person_key=person_key, rating=rating, aspects=sorted(set(aspects)),
+        evaluated_at=now).on_conflict_do_nothing().returning(Evaluation.rating)).scalar()
+    evaluation = tx.session.get(Evaluation, (training_class.class_id, person_key))
+    if new is not None:
+        tx.emit(events.EVALUATIONS_SUBMITTED, aggregate_id=training_class.class_id, payload={"evaluations": [
+            {"class_id": str(training_class.class_id), "institution_id": str(training_class.institution_id),
+             "region_code": training_class.region_code, "person_key": person_key, "rating": rating,
+             "evaluated_at": now.isoformat()}]})
+    return {"class_id": str(training_class.class_id), "rating": evaluation.rating, "aspects": evaluation.aspects,
+            "evaluated_at": evaluation.evaluated_at.isoformat(), "repeated": new is None}
 
 
 def region_summary(tx, *, region_code):

@@ -52,6 +52,11 @@ class AttendanceService(Observable):
                            decision=decision, reason=reason, decided_by=decided_by)
 
     @rpc
+    def evaluate(self, *, class_id, person_key, rating, aspects):
+        return self.db.run(operations.evaluate, class_id=class_id, person_key=person_key, rating=rating,
+                           aspects=aspects)
+
+    @rpc
     def checkin_coverage(self, *, region_code):
         return self.db.run(operations.checkin_coverage, region_code=region_code)
 

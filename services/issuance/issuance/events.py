@@ -139,6 +139,15 @@ class VouchersIssued(Schema):
     count = fields.Integer(required=True)
 
 
+class Profile(Schema):
+    """Who holds a voucher, as statistics may count them (``common.identity.profile``): never who."""
+    age_band = fields.String(required=True)  # at claim: 16-24, 25-34, 35-44, 45-54, 55+
+    gender = fields.String(required=True, validate=validate.OneOf(("M", "F")))
+    home_province = fields.String(required=True)  # the province of the ID number's region, 430000
+    groups = fields.List(fields.String(), required=True)  # target groups (重点群体) on record
+    employer_type = fields.String(required=True)  # common.identity.EMPLOYER_TYPES, or unknown
+
+
 class ClaimedVoucher(Schema):
     voucher_id = fields.UUID(required=True)
     code = fields.String(required=True)
@@ -148,6 +157,7 @@ class ClaimedVoucher(Schema):
     subsidy_ratio_percent = fields.Integer(required=True, validate=validate.Range(1, 100), metadata={
         "description": "the share of the subsidy standard a credit voucher pays its holder, decided at claim from "
                        "the holder's target groups and the version's subsidy_ratios"})
+    profile = fields.Nested(Profile, required=True)
 
 
 class VouchersClaimed(Schema):

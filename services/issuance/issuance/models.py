@@ -26,6 +26,7 @@ class Person(Base):
     region_code: Mapped[str] = mapped_column(String(6))
     birth_year: Mapped[int] = mapped_column(Integer)
     gender: Mapped[str] = mapped_column(String(1))
+    employer_type: Mapped[str | None] = mapped_column(String(16))  # common.identity.EMPLOYER_TYPES
     created_at = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

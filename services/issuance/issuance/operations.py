@@ -9,7 +9,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from common import codes, pagination, regions
+from common import codes, identity, pagination, regions
 from common.db import insert_rows
 from common.identity import age_band
 from common.errors import Conflict, DomainError, Forbidden, InvalidInput, not_found
@@ -44,17 +44,17 @@ def _get(session, model, ident, kind, for_update=False):
 _UPSERT_PERSON = pg_insert(Person.__table__)
 _UPSERT_PERSON = _UPSERT_PERSON.on_conflict_do_update(index_elements=["person_key"], set_={
     name: func.coalesce(getattr(_UPSERT_PERSON.excluded, name), getattr(Person.__table__.c, name))
-    for name in ("name_masked", "name_sealed")})
+    for name in ("name_masked", "name_sealed", "employer_type")})
 
 
 def _save_persons(session, persons):
-    """Upsert protected persons (see ``common.identity.protect``); a name given later is
-    kept, a name not given never erases one. Returns their keys. Rows go in key order, so
+    """Upsert protected persons (see ``common.identity.protect``); a name (or employer type)
+    given later is kept, one not given never erases one. Returns their keys. Rows go in key order, so
     that concurrent upserts of the same people never deadlock."""
     rows = {p["person_key"]: {
         "person_key": p["person_key"], "id_masked": p["masked"], "id_sealed": base64.b64decode(p["sealed"]),
         "region_code": p["region_code"], "birth_year": p["birth_year"], "gender": p["gender"],
-        "name_masked": p.get("name_masked"),
+        "name_masked": p.get("name_masked"), "employer_type": p.get("employer_type"),
         "name_sealed": base64.b64decode(p["name_sealed"]) if p.get("name_sealed") else None} for p in persons}
     if rows:
         session.execute(_UPSERT_PERSON, [rows[key] for key in sorted(rows)])
@@ -487,8 +487,9 @@ def _issue_targeted(tx, template, class_id):
     _check_quantity(template, len(person_keys))
     now, terms = _now(), snapshot(template)
     valid_until = voucher_valid_until(terms, today())
-    groups = _groups(tx.session, roster) if terms["subsidy_ratios"] else {}
-    vouchers = [_claimed(uuid.uuid4(), code, key, now, valid_until, subsidy_ratio_percent(terms, groups.get(key, ())))
+    known, groups = _persons(tx.session, roster)
+    vouchers = [_claimed(uuid.uuid4(), code, key, now, valid_until, subsidy_ratio_percent(terms, groups.get(key, ())),
+                         _profile(known[key], groups.get(key, ()), today()))
                 for key, code in zip(person_keys, codes.new_codes(len(person_keys)))]
     _write_vouchers(tx.session, [(v["voucher_id"], v["code"], str(template.id), template.version, "claimed",
                                   v["person_key"], now, valid_until) for v in vouchers])
@@ -574,9 +575,9 @@ def _job_view(job):
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
 
-def _claimed(voucher_id, code, holder, claimed_at, valid_until, ratio_percent):
+def _claimed(voucher_id, code, holder, claimed_at, valid_until, ratio_percent, profile):
     return {"voucher_id": str(voucher_id), "code": code, "person_key": holder, "claimed_at": claimed_at.isoformat(),
-            "valid_until": valid_until.isoformat(), "subsidy_ratio_percent": ratio_percent}
+            "valid_until": valid_until.isoformat(), "subsidy_ratio_percent": ratio_percent, "profile": profile}
 
 
 def _template_in_region(session, template_id, region_code, for_update=False):
@@ -606,8 +607,7 @@ def claim_vouchers(tx, batch):
     day = today()
     held, trained = _holdings(tx.session, holders, list(templates), day)
     # A holder's groups decide, under the version a voucher was issued under, who may claim it and its ratio.
-    needs_groups = any(t.get("eligible_groups") or t.get("subsidy_ratios") for t in terms.values())
-    groups = _groups(tx.session, holders) if needs_groups else {}
+    known, groups = _persons(tx.session, holders)
     now, claimed, persons = _now(), [], {}
     for template_id, indexes in by_template.items():
         template = templates.get(template_id)
@@ -638,7 +638,11 @@ def claim_vouchers(tx, batch):
             persons[holder] = person
             valid_until = voucher_valid_until(voucher_terms, day)
             ratio = subsidy_ratio_percent(voucher_terms, groups.get(holder, ()))
-            claimed.append((voucher_terms, _claimed(voucher.id, voucher.code, holder, now, valid_until, ratio)))
+            # The request's employer type, else the one on record.
+            facts = {**person, "employer_type": person.get("employer_type")
+                     or known.get(holder, {}).get("employer_type")}
+            claimed.append((voucher_terms, _claimed(voucher.id, voucher.code, holder, now, valid_until, ratio,
+                                                    _profile(facts, groups.get(holder, ()), day))))
             outcomes[index] = {"voucher_id": str(voucher.id), "code": voucher.code,
                                "display_code": codes.display(voucher.code), "template_id": str(template.id),
                                "claimed_at": now.isoformat(), "valid_until": valid_until.isoformat()}
@@ -713,15 +717,27 @@ def _emit_claimed(tx, claimed):
         tx.emit(events.VOUCHERS_CLAIMED, aggregate_id=uuid.uuid4(), payload={"template": terms, "vouchers": vouchers})
 
 
-def _groups(session, person_keys):
-    """The target groups each person was recorded in, as (group, region) pairs; ``person_keys`` a
-    list, or a select of them (a roster, read in the same statement)."""
-    found = {}
-    for key, group, region_code in session.execute(select(
-            PersonGroup.person_key, PersonGroup.group, PersonGroup.region_code)
-            .where(PersonGroup.person_key.in_(person_keys))):
-        found.setdefault(key, []).append((group, region_code))
-    return found
+def _persons(session, person_keys):
+    """What is known of each person, in one read: {key: their row} and {key: the target groups they
+    were recorded in, as (group, region) pairs}; ``person_keys`` a list, or a select of them (a
+    roster, read in the same statement)."""
+    known, groups = {}, {}
+    for key, birth_year, gender, region_code, employer_type, group, group_region in session.execute(select(
+            Person.person_key, Person.birth_year, Person.gender, Person.region_code, Person.employer_type,
+            PersonGroup.group, PersonGroup.region_code).outerjoin(PersonGroup)
+            .where(Person.person_key.in_(person_keys))):
+        known[key] = {"birth_year": birth_year, "gender": gender, "region_code": region_code,
+                      "employer_type": employer_type}
+        if group is not None:
+            groups.setdefault(key, []).append((group, group_region))
+    return known, groups
+
+
+def _profile(person, groups, day):
+    """The holder's profile for statistics (``common.identity.profile``) from what is known of them."""
+    return identity.profile(birth_year=person["birth_year"], gender=person["gender"],
+                            region_code=person["region_code"], employer_type=person.get("employer_type"),
+                            groups=[group for group, _ in groups], on=day)
 
 
 def _history(session, voucher_ids, status, at, detail=None):

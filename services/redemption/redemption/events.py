@@ -28,6 +28,8 @@ class UsedVoucher(Schema):
     use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
     subsidy_ratio_percent = fields.Integer(required=True, validate=validate.Range(1, 100), metadata={
         "description": "the share of the subsidy standard a credit voucher pays its holder, decided at claim"})
+    profile = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "the holder as statistics counts them (see vouchers_claimed); null if claimed before profiles"})
     template = fields.Dict(required=True)  # the issuance snapshot the voucher carries
 
 
@@ -51,6 +53,8 @@ class VoucherUseReversed(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(REVERSAL_REASONS))
     subsidy_ratio_percent = fields.Integer(required=True, validate=validate.Range(1, 100), metadata={
         "description": "the share of the subsidy standard a credit voucher pays its holder, decided at claim"})
+    profile = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "the holder as statistics counts them (see vouchers_claimed); null if claimed before profiles"})
     template = fields.Dict(required=True)
 
 
@@ -71,6 +75,8 @@ class VoucherReturned(Schema):
     voucher_id = fields.UUID(required=True)
     code = fields.String(required=True)
     returned_at = fields.AwareDateTime(required=True)
+    profile = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "the holder as statistics counts them (see vouchers_claimed); null if claimed before profiles"})
     template = fields.Dict(required=True)  # the issuance snapshot the voucher carries
 
 

@@ -51,6 +51,7 @@ class VoucherRight(Base):
     use_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # uses so far, undone ones too
     # The share of the subsidy standard a credit voucher pays its holder (补贴比例), decided at claim.
     subsidy_ratio_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    profile = mapped_column(JSONB)  # the holder as statistics counts them, passed on with each use; none before
     voided_at = mapped_column(DateTime(timezone=True))
     void_reason = mapped_column(Text)
 

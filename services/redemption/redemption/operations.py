@@ -30,17 +30,19 @@ _TERMS = text("""
 # One statement for a whole chunk, compiled once: a targeted issuance sends a million rows.
 _RIGHTS = text("""
     INSERT INTO voucher_rights (voucher_id, code, holder, region_code, template_id, template_version, status,
-                                claimed_at, valid_until, subsidy_ratio_percent)
+                                claimed_at, valid_until, subsidy_ratio_percent, profile)
     SELECT claim.voucher_id, claim.code, claim.holder, :region_code, :template_id, :version, 'claimed',
-           claim.claimed_at, coalesce(claim.valid_until, :template_valid_until), claim.subsidy_ratio_percent
+           claim.claimed_at, coalesce(claim.valid_until, :template_valid_until), claim.subsidy_ratio_percent,
+           claim.profile
     FROM unnest(CAST(:voucher_ids AS uuid[]), CAST(:codes AS text[]), CAST(:holders AS text[]),
-                CAST(:claimed_at AS timestamptz[]), CAST(:valid_until AS date[]), CAST(:ratios AS int[]))
-         AS claim (voucher_id, code, holder, claimed_at, valid_until, subsidy_ratio_percent)
+                CAST(:claimed_at AS timestamptz[]), CAST(:valid_until AS date[]), CAST(:ratios AS int[]),
+                CAST(:profiles AS jsonb[]))
+         AS claim (voucher_id, code, holder, claimed_at, valid_until, subsidy_ratio_percent, profile)
     ON CONFLICT (voucher_id) DO UPDATE SET
         code = excluded.code, holder = excluded.holder, template_id = excluded.template_id,
         template_version = excluded.template_version, status = excluded.status,
         claimed_at = excluded.claimed_at, valid_until = excluded.valid_until,
-        subsidy_ratio_percent = excluded.subsidy_ratio_percent
+        subsidy_ratio_percent = excluded.subsidy_ratio_percent, profile = excluded.profile
     WHERE voucher_rights.status = 'returned'""")
 
 
@@ -56,7 +58,8 @@ def record_claims(tx, event):
         "voucher_ids": [str(v["voucher_id"]) for v in vouchers], "codes": [v["code"] for v in vouchers],
         "holders": [v["person_key"] for v in vouchers], "claimed_at": [v["claimed_at"] for v in vouchers],
         "valid_until": [v["valid_until"] for v in vouchers],
-        "ratios": [v["subsidy_ratio_percent"] for v in vouchers]})
+        "ratios": [v["subsidy_ratio_percent"] for v in vouchers],
+        "profiles": [v["profile"] and json.dumps(v["profile"]) for v in vouchers]})
 
 
 def record_class(tx, event):
@@ -161,7 +164,7 @@ def _check_holder(right, tag):
 _RIGHT = (VoucherRight.voucher_id, VoucherRight.code, VoucherRight.holder, VoucherRight.region_code,
           VoucherRight.status, VoucherRight.valid_until, VoucherRight.used_at, VoucherRight.used_by_institution,
           VoucherRight.used_in_class, VoucherRight.used_by_device, VoucherRight.use_seq,
-          VoucherRight.subsidy_ratio_percent, TemplateTerms.terms)
+          VoucherRight.subsidy_ratio_percent, VoucherRight.profile, TemplateTerms.terms)
 
 
 def _rights(session, voucher_codes, lock=False):
@@ -293,7 +296,8 @@ def _use_data(right):
             "institution_id": str(right["used_by_institution"]), "class_id": str(right["used_in_class"]),
             "device_id": str(right["used_by_device"]) if right["used_by_device"] else None,
             "used_at": right["used_at"].isoformat(), "use_seq": right["use_seq"],
-            "subsidy_ratio_percent": right["subsidy_ratio_percent"], "template": right["terms"]}
+            "subsidy_ratio_percent": right["subsidy_ratio_percent"], "profile": right["profile"],
+            "template": right["terms"]}
 
 
 def _used_view(right):
@@ -521,7 +525,8 @@ def _undo(tx, right, *, reason, reversed_by, now):
         "voucher_id": str(right["voucher_id"]), "code": right["code"], "person_key": right["holder"],
         "institution_id": str(right["used_by_institution"]), "class_id": str(right["used_in_class"]),
         "used_at": right["used_at"].isoformat(), "use_seq": right["use_seq"], "reversed_at": now.isoformat(),
-        "reason": reason, "subsidy_ratio_percent": right["subsidy_ratio_percent"], "template": right["terms"]})
+        "reason": reason, "subsidy_ratio_percent": right["subsidy_ratio_percent"], "profile": right["profile"],
+        "template": right["terms"]})
 
 
 def _not_the_holder():
@@ -550,7 +555,7 @@ def return_voucher(tx, *, code, person_key):
         raise _refusal_now(tx.session, right.voucher_id) or _not_the_holder()
     tx.emit(events.VOUCHER_RETURNED, aggregate_id=right.voucher_id, payload={
         "voucher_id": str(right.voucher_id), "code": right.code, "returned_at": returned_at.isoformat(),
-        "template": right.terms})
+        "profile": right.profile, "template": right.terms})
     return {"voucher_id": str(right.voucher_id), "code": right.code, "status": "returned",
             "returned_at": returned_at.isoformat()}
 

@@ -29,6 +29,7 @@ class ClaimedVoucher(_Lenient):
     valid_until = fields.Date(load_default=None)  # the voucher's own last day; missing: the template's
     # Of the subsidy standard, decided at claim; missing (claimed before ratios): the whole of it.
     subsidy_ratio_percent = fields.Integer(load_default=100, validate=validate.Range(1, 100))
+    profile = fields.Dict(load_default=None)  # missing (claimed before profiles): none
 
 
 class VouchersClaimed(_Lenient):

@@ -30,16 +30,34 @@ def parse_month(text):
     return datetime.date(int(match[1]), int(match[2]), 1)
 
 
-def month_of(moment):
-    """The first day of the China-time month of a moment (an aware datetime or ISO 8601 text;
-    a naive one is taken as UTC, as envelopes write it), or of a China-time date."""
+def day_of(moment):
+    """The China-time day of a moment (an aware datetime or ISO 8601 text; a naive one is taken
+    as UTC, as envelopes write it), or a China-time date itself."""
     if isinstance(moment, datetime.date) and not isinstance(moment, datetime.datetime):
-        return moment.replace(day=1)
+        return moment
     if isinstance(moment, str):
         moment = datetime.datetime.fromisoformat(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(CHINA).date().replace(day=1)
+    return moment.astimezone(CHINA).date()
+
+
+def month_of(moment):
+    """The first day of the China-time month of a moment, or of a China-time date."""
+    return day_of(moment).replace(day=1)
+
+
+def parse_quarter(year, quarter):
+    """The first and the last month of a quarter, as the keys of their counts."""
+    if not isinstance(quarter, int) or not 1 <= quarter <= 4 or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise InvalidInput("invalid_quarter", "Give the year (e.g. 2026) and the quarter, 1 to 4.")
+    return datetime.date(year, 3 * quarter - 2, 1), datetime.date(year, 3 * quarter, 1)
+
+
+def end_of_month(first):
+    """The moment a China-time month ends (the next month's first instant), as an aware datetime."""
+    following = (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return datetime.datetime.combine(following, datetime.time(), CHINA)
 
 
 def child_length(region_code):
