@@ -26,7 +26,6 @@ of a message the size of one such event; ``errors`` counts the events statistics
 (its dead-letter queues).
 """
 import base64
-import datetime
 import multiprocessing
 import os
 import sys
@@ -41,7 +40,6 @@ DURATION = float(os.environ.get("DURATION", 20))
 WARMUP = float(os.environ.get("WARMUP", 2))
 POOL = int(os.environ.get("POOL", 30_000))
 CLASS_SIZE = 5_000
-OCCUPATION, LEVEL = "6-31-01-03", 4
 
 
 def setup(rpc):
@@ -49,23 +47,8 @@ def setup(rpc):
     manager = harness.add_client("manager", region)
     gateway = harness.signed(manager)
     institution = harness.register_institution(gateway, region)
-    numbers = harness.id_numbers(POOL, region)
-    year = datetime.date.today().year
-    template_id = harness.ok(gateway.post("/v1/templates", {
-        "region_code": region, "name": "电工定向抵用券 (scans bench)", "function": "credit",
-        "distribution": "targeted", "subsidy_standard_fen": 120000, "occupation": OCCUPATION, "skill_level": LEVEL,
-        "funding_source": "就业补助资金", "valid_from": f"{year}-01-01", "valid_until": f"{year}-12-31",
-        "quantity": POOL}))["template_id"]
-    now, class_ids = datetime.datetime.now(datetime.timezone.utc), []
-    for start in range(0, POOL, CLASS_SIZE):
-        class_id = harness.ok(gateway.post("/v1/classes", {
-            "institution_id": institution["institution_id"], "site_id": institution["sites"][0]["site_id"],
-            "name": f"电工四级 scans bench 第{start // CLASS_SIZE + 1}期", "occupation": OCCUPATION,
-            "skill_level": LEVEL, "roster": numbers[start:start + CLASS_SIZE],
-            "sessions": [{"starts_at": now.isoformat(), "ends_at": (now + datetime.timedelta(hours=3)).isoformat()}]}
-        ))["class_id"]
-        harness.ok(gateway.post(f"/v1/classes/{class_id}/targeted-vouchers", {"template_id": template_id}))
-        class_ids.append(class_id)
+    template_id, class_ids, _ = harness.targeted_trainees(gateway, region, institution, POOL, CLASS_SIZE,
+                                                         "scans bench")
     devices = [harness.add_client("device", region, institution_id=institution["institution_id"])
                for _ in range(CONCURRENCY)]
     return region, template_id, class_ids, devices
@@ -190,7 +173,7 @@ def main():
     harness.note(f"{len(used)} vouchers used in {elapsed:.1f} s ({len(outcomes)} scans in all, warm-up included); "
                  f"errors: {errors or 'none'}")
     if len(all_used) == len(scans):
-        harness.note(f"every voucher was scanned before the end: run again with a larger POOL")
+        harness.note("every voucher was scanned before the end: run again with a larger POOL")
     harness.note(f"CPU while scanning: {meter.describe('start', 'end')}")
     harness.note("server side, mean per call: " + harness.describe_entrypoints(before, after, [
         ("gateway", "redeem"), ("redemption", "redeem_vouchers"), ("statistics", "handle_vouchers_used"),
@@ -226,9 +209,7 @@ def main():
     published = harness.publish_rate(used_event(round(per_event)))
     harness.note(f"raw RabbitMQ publish with confirms, a {round(per_event)}-use vouchers_used message at a time: "
                  f"{published:.0f}/s")
-    raw, raw_latencies = harness.conditional_update_rate(CONCURRENCY, duration=5.0)
-    harness.note(f"raw conditional UPDATE, {CONCURRENCY} connections: {raw:.0f}/s, p50 "
-                 f"{harness.percentile(raw_latencies, 50):.1f} ms, p99 {harness.percentile(raw_latencies, 99):.1f} ms")
+    raw = harness.raw_conditional_update(CONCURRENCY)
     rpc.close()
     harness.report("scans", ops_per_s=len(used) / elapsed, latencies_ms=[1000 * o[1] for o in used],
                    raw_ops_per_s=raw, errors=sum(errors.values()) + double + (0 if counted else len(all_used)))

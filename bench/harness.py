@@ -155,6 +155,30 @@ def register_institution(gateway, region):
                    "longitude": 112.9823, "radius_m": 150}]}))
 
 
+def targeted_trainees(gateway, region, institution, count, class_size, label):
+    """``count`` new people of ``region`` on rosters of ``class_size`` at the institution's first
+    site, a session of each class open now, and a targeted voucher (1,200 yuan credit, electrician
+    level 4) for each, through the gateway. Returns (template id, class ids, [(ID number, class id)])."""
+    year, now = datetime.date.today().year, datetime.datetime.now(datetime.timezone.utc)
+    template_id = ok(gateway.post("/v1/templates", {
+        "region_code": region, "name": f"电工定向抵用券 ({label})", "function": "credit", "distribution": "targeted",
+        "subsidy_standard_fen": 120000, "occupation": "6-31-01-03", "skill_level": 4, "funding_source": "就业补助资金",
+        "valid_from": f"{year}-01-01", "valid_until": f"{year}-12-31", "quantity": count}))["template_id"]
+    numbers, class_ids, trainees = id_numbers(count, region), [], []
+    for start in range(0, count, class_size):
+        roster = numbers[start:start + class_size]
+        class_id = ok(gateway.post("/v1/classes", {
+            "institution_id": institution["institution_id"], "site_id": institution["sites"][0]["site_id"],
+            "name": f"电工四级 {label} 第{start // class_size + 1}期", "occupation": "6-31-01-03", "skill_level": 4,
+            "roster": roster, "completion_threshold": 1.0,
+            "sessions": [{"starts_at": (now - datetime.timedelta(minutes=5)).isoformat(),
+                          "ends_at": (now + datetime.timedelta(hours=3)).isoformat()}]}))["class_id"]
+        ok(gateway.post(f"/v1/classes/{class_id}/targeted-vouchers", {"template_id": template_id}))
+        class_ids.append(class_id)
+        trainees += [(number, class_id) for number in roster]
+    return template_id, class_ids, trainees
+
+
 def ok(response, expected=(200, 201)):
     if response.status_code not in expected:
         raise SystemExit(f"{response.request.method} {response.request.path_url}: {response.status_code} "
@@ -743,6 +767,16 @@ def conditional_update_rate(concurrency, duration=5.0, pool=60_000):
     finally:
         drop_scratch(connection, name, parents)
         connection.close()
+
+
+def raw_conditional_update(concurrency, duration=5.0):
+    """``conditional_update_rate`` on a quiet platform and machine, said on stderr; the rate."""
+    wait_quiet()
+    wait_machine_quiet()
+    rate, latencies = conditional_update_rate(concurrency, duration)
+    note(f"raw conditional UPDATE, {concurrency} connections: {rate:.0f}/s, p50 {percentile(latencies, 50):.1f} ms, "
+         f"p99 {percentile(latencies, 99):.1f} ms")
+    return rate
 
 
 def publish_rate(body, duration=3.0, max_messages=100_000):

@@ -2,7 +2,6 @@
 ``test`` profile platform started here and stopped at the end, with its own databases,
 RabbitMQ virtual host and ports."""
 import os
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -35,6 +34,15 @@ def running_platform(profile):
     yield profile
     if started and not os.environ.get("KEEP_PLATFORM"):
         launcher.down(profile)
+
+
+@pytest.fixture
+def own_platform(running_platform):
+    """The platform's profile, for tests that stop and start its processes: only this machine's
+    launcher can."""
+    if launcher.pid_of(running_platform, "gateway") is None:
+        pytest.skip("the platform under test was not started by this machine's launcher")
+    return running_platform
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +99,7 @@ def clients(running_platform, database_url):
     """Make gateway clients with a signing key: ``clients("manager", "430000")``."""
     from common.identity import Sealer
     from gateway.cli import add_client
-    engine = create_engine(database_url("gateway"))
+    engine = create_engine(database_url("gateway"), pool_pre_ping=True)  # survives the chaos tests
     sealer = Sealer(launcher.environment(running_platform, "gateway")["PII_ENCRYPTION_KEY"])
 
     def make(role, region_code, institution_id=None, rate_limit=100):

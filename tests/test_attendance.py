@@ -3,7 +3,6 @@ check-in by location, by the rotating code, by card and online; schedules that c
 anomalies managers confirm or dismiss; check-in coverage. The geofence, the time windows and
 each anomaly rule's thresholds are tested as plain Python in services/attendance/tests."""
 import datetime
-import time
 
 import pytest
 

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+import ops  # scripts/ops.py, put on sys.path by conftest
 from tests import lifecycle
 from tests.platform import eventually, new_region
 
@@ -20,7 +21,7 @@ def broker_restored():
     rabbitmq("start_app")  # whatever happened in the test, leave the broker running
 
 
-def test_a_broker_outage_mid_lifecycle_loses_no_event(gateway, clients, rpc, broker_restored):
+def test_a_broker_outage_mid_lifecycle_loses_no_event(running_platform, gateway, clients, rpc, quiet, broker_restored):
     p = lifecycle.register(gateway, clients, new_region(), roster_size=4)
     lifecycle.create_templates(gateway, p, pool_size=6)
     lifecycle.issue_targeted(gateway, p)
@@ -67,3 +68,6 @@ def test_a_broker_outage_mid_lifecycle_loses_no_event(gateway, clients, rpc, bro
             "issued": 10, "claimed": 7, "used": 4, "settled": 2, "expired": 0}
         assert rpc.redemption.region_summary(region_code=p.region) == {"claimed": 7, "used": 4, "settled": 2}
     eventually(exact, timeout=60, interval=0.5)
+    quiet()
+    violated = [result for result in ops.check(running_platform, p.region) if not result.ok]
+    assert not violated, violated

@@ -12,15 +12,15 @@ from tests.platform import eventually, new_region
 QUEUE, RETRY, DEAD = queue_names("issuance", "vouchers_issued", "statistics", "handle_vouchers_issued")
 
 
-def publish(amqp_uri, body):
+def publish(amqp_uri, body, queue=QUEUE):
     with Connection(amqp_uri) as connection:
-        connection.Producer().publish(body, exchange="", routing_key=QUEUE, serializer="json", delivery_mode=2)
+        connection.Producer().publish(body, exchange="", routing_key=queue, serializer="json", delivery_mode=2)
 
 
-def parked(amqp_uri, event_id):
+def parked(amqp_uri, event_id, dead=DEAD):
     """Take the parked copy of ``event_id`` off the parking queue (others are put back)."""
     with Connection(amqp_uri) as connection:
-        queue = connection.SimpleQueue(DEAD)
+        queue = connection.SimpleQueue(dead)
         found, others = None, []
         try:
             while True:

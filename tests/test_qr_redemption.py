@@ -5,7 +5,6 @@ import base64
 import datetime
 import threading
 import time
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, select

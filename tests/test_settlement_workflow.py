@@ -74,6 +74,7 @@ def test_an_application_is_reviewed_approved_in_part_paid_by_file_and_written_of
                                                      "disbursed"]
     assert pool(gateway, p) == {"budget_fen": 500000, "available_fen": 500000 - FACE, "reserved_fen": 0,
                                 "paid_fen": FACE}
+    assert rpc.settlement.region_summary(region_code=p.region) == {"used": 2, "settled": 1, "settled_fen": FACE}
     # Written off (核销): refused at a scan and in another application; the refused line's voucher is free.
     eventually(lambda: refused(gateway.call("POST", "/v1/redemptions", p.institution,
                                             {"code": kept, "class_id": p.class_id}), 409, "written_off"))

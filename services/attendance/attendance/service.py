@@ -1,12 +1,11 @@
 """Attendance: class sessions, check-ins, presence and completion, and anomalies for managers."""
 from functools import partial
 
-from nameko.rpc import rpc
-
 from common import config
 from common.db import Database
 from common.events import subscribe
 from common.metrics import Metrics
+from common.rpc import rpc
 from common.service import Observable
 from common.timer import every
 from attendance import operations, schemas

@@ -5,7 +5,6 @@ import json
 import math
 import re
 
-import pytest
 
 from attendance.domain.anomalies import (
     KINDS, MAX_TRAVEL_KMH, OUTSIDE_TRAINEES, OUTSIDE_WINDOW, SAME_SPOT_M, SAME_SPOT_TRAINEES, SHARED_DEVICE_TRAINEES,

@@ -2,13 +2,12 @@
 classes, rosters, persons). Entrypoints only hand a command to ``operations`` through ``db.run``."""
 import time
 
-from nameko.rpc import rpc
-
 from common.db import Database
 from common.events import subscribe
 from common.metrics import Metrics
-from common.timer import every
+from common.rpc import rpc
 from common.service import Observable
+from common.timer import every
 from issuance import operations, schemas
 
 

@@ -2,11 +2,10 @@
 classes, offline scanners), its reversal, its return and its expiry."""
 from functools import partial
 
-from nameko.rpc import rpc
-
 from common.db import Database
 from common.events import subscribe
 from common.metrics import Metrics
+from common.rpc import rpc
 from common.service import Observable
 from common.timer import every
 from redemption import operations, schemas

@@ -518,7 +518,7 @@ def region_summary(tx, *, region_code):
                func.count().filter(UsedVoucher.status == "settled"),
                select(func.coalesce(func.sum(ClaimLine.amount_fen), 0)).join(
                    SubsidyClaim, SubsidyClaim.id == ClaimLine.claim_id).where(
-                   ClaimLine.accepted, SubsidyClaim.status == claims.DISBURSED,
+                   text(LIVE_LINE), SubsidyClaim.status == claims.DISBURSED,
                    SubsidyClaim.region_code.like(regions.like_pattern(region_code))).scalar_subquery())
         .where(UsedVoucher.region_code.like(regions.like_pattern(region_code)))).one()
     return {"used": used, "settled": settled, "settled_fen": settled_fen}

@@ -2,11 +2,10 @@
 a double-entry ledger, payment files and the bank's answers, the write-off (核销) that voids a
 voucher's code for good; settlements a province paid itself; the certificates trainees obtained
 with voucher-funded training; reconciliation."""
-from nameko.rpc import rpc
-
 from common.db import Database
 from common.events import subscribe
 from common.metrics import Metrics
+from common.rpc import rpc
 from common.service import Observable
 from settlement import operations, schemas
 

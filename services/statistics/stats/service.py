@@ -1,12 +1,11 @@
 """Statistics: read models fed by events; owns nothing but derived data (and what bureaus report
 of themselves: targets and region facts)."""
-from nameko.rpc import rpc
-
 from common.db import Database
 from common.events import subscribe
 from common.metrics import Metrics
+from common.rpc import rpc
 from common.service import Observable
-from stats import operations, schemas
+from stats import operations
 from stats.business_metrics import BusinessMetrics
 
 
