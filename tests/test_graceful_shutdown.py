@@ -1,11 +1,12 @@
 """SIGTERM drains in-flight work (issue #9): a service told to stop in the middle of a command
-finishes it, answers it and publishes its events before it exits; started again, nothing is
-missing and nothing is done twice."""
+finishes it, answers it and publishes its events before it exits, and so does the gateway told
+to stop in the middle of the request; started again, nothing is missing and nothing is done twice."""
 import os
 import signal
 import threading
 import time
 
+import pytest
 from sqlalchemy import create_engine, text
 
 import launcher  # scripts/launcher.py, put on sys.path by conftest
@@ -15,7 +16,8 @@ from tests.platform import eventually, new_region
 ROSTER = 20
 
 
-def test_sigterm_lets_the_command_in_flight_finish(own_platform, gateway, clients, rpc, database_url, quiet):
+@pytest.mark.parametrize("stopped", ["issuance", "gateway"])
+def test_sigterm_lets_the_command_in_flight_finish(own_platform, gateway, clients, rpc, database_url, quiet, stopped):
     p = lifecycle.register(gateway, clients, new_region(), roster_size=ROSTER)
     lifecycle.create_templates(gateway, p, pool_size=1)
     quiet()
@@ -35,20 +37,20 @@ def test_sigterm_lets_the_command_in_flight_finish(own_platform, gateway, client
             assert waiting == 1
         eventually(waiting_on_the_lock, timeout=10, interval=0.05)
 
-        pid = launcher.pid_of(own_platform, "issuance")
+        pid = launcher.pid_of(own_platform, stopped)
         os.killpg(pid, signal.SIGTERM)
         time.sleep(1.0)
-        assert launcher.pid_of(own_platform, "issuance") == pid, "issuance exited with a command in flight"
+        assert launcher.pid_of(own_platform, stopped) == pid, f"{stopped} exited with a command in flight"
         blocker.rollback()  # the lock goes; the command can finish
     engine.dispose()
     sender.join(timeout=30)
     assert answer["response"]["issued"] == ROSTER
 
     def exited():
-        assert launcher.pid_of(own_platform, "issuance") is None
+        assert launcher.pid_of(own_platform, stopped) is None
     eventually(exited, timeout=30, interval=0.2)
-    launcher.start(own_platform, "issuance")
-    launcher.wait_ready(own_platform, ["issuance"])
+    launcher.start(own_platform, stopped)
+    launcher.wait_ready(own_platform, [stopped])
 
     def delivered():
         assert rpc.redemption.region_summary(region_code=p.region)["claimed"] == ROSTER

@@ -19,16 +19,21 @@ def refused(response, status, code):
     return response.json()
 
 
-def trained(gateway, clients, workers=2, region=None):
-    """A province whose workers each used a general voucher and completed the class: the codes
-    its institution may claim for."""
-    p = lifecycle.register(gateway, clients, region or new_region(), roster_size=workers)
-    lifecycle.create_templates(gateway, p, pool_size=workers)
-    for worker in p.workers:
-        code = lifecycle.claim(gateway, p, worker)["code"]
-        lifecycle.redeem(gateway, p, code)
-        lifecycle.check_in(gateway, p, worker)
-    return p
+@pytest.fixture
+def trained(gateway, clients, quiet):
+    """``trained(workers, region=None)``: a province whose workers each used a general voucher and
+    completed the class, once settlement has heard of every use and completion: the codes its
+    institution may claim for."""
+    def make(workers=2, region=None):
+        p = lifecycle.register(gateway, clients, region or new_region(), roster_size=workers)
+        lifecycle.create_templates(gateway, p, pool_size=workers)
+        for worker in p.workers:
+            code = lifecycle.claim(gateway, p, worker)["code"]
+            lifecycle.redeem(gateway, p, code)
+            lifecycle.check_in(gateway, p, worker)
+        quiet()
+        return p
+    return make
 
 
 def allocate(gateway, p, amount_fen):
@@ -41,8 +46,8 @@ def pool(gateway, p):
     return {k: found[k] for k in ("budget_fen", "available_fen", "reserved_fen", "paid_fen")}
 
 
-def test_an_application_is_reviewed_approved_in_part_paid_by_file_and_written_off_everywhere(gateway, clients, rpc):
-    p = trained(gateway, clients, workers=2)
+def test_an_application_is_reviewed_approved_in_part_paid_by_file_and_written_off_everywhere(gateway, rpc, trained):
+    p = trained(workers=2)
     kept, refused_code = p.codes
     csv = f"code\r\n{kept}\r\n{refused_code}\r\nNOTACODE\r\n"
     submitted = lifecycle.submit_claim_csv(gateway, p, csv)
@@ -84,8 +89,8 @@ def test_an_application_is_reviewed_approved_in_part_paid_by_file_and_written_of
                                                                             (refused_code, None)]
 
 
-def test_every_step_out_of_order_or_by_the_wrong_person_is_refused(gateway, clients):
-    p = trained(gateway, clients, workers=1)
+def test_every_step_out_of_order_or_by_the_wrong_person_is_refused(gateway, clients, trained):
+    p = trained(workers=1)
     claim_id = lifecycle.submit_claim(gateway, p, p.codes)["claim_id"]
     allocate(gateway, p, 500000)
     path = f"/v1/subsidy-claims/{claim_id}"
@@ -103,8 +108,8 @@ def test_every_step_out_of_order_or_by_the_wrong_person_is_refused(gateway, clie
     refused(gateway.call("POST", "/v1/payment-files", neighbour), 409, "nothing_to_pay")  # another region's money
 
 
-def test_a_rejected_application_frees_its_vouchers_for_another(gateway, clients):
-    p = trained(gateway, clients, workers=1)
+def test_a_rejected_application_frees_its_vouchers_for_another(gateway, trained):
+    p = trained(workers=1)
     claim_id = lifecycle.submit_claim(gateway, p, p.codes)["claim_id"]
     rejected = gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/rejection", p.manager,
                           {"reason": "花名册与实际签到不符"})
@@ -112,8 +117,9 @@ def test_a_rejected_application_frees_its_vouchers_for_another(gateway, clients)
     assert lifecycle.submit_claim(gateway, p, p.codes)["status"] == "submitted"
 
 
-def test_above_the_dual_approval_amount_a_second_manager_confirms_and_a_rejection_then_releases(gateway, clients):
-    p = trained(gateway, clients, workers=2)  # 1,600 yuan, above the test platform's 1,500
+def test_above_the_dual_approval_amount_a_second_manager_confirms_and_a_rejection_then_releases(
+        gateway, clients, trained):
+    p = trained(workers=2)  # 1,600 yuan, above the test platform's 1,500
     second = clients("manager", p.region)
     allocate(gateway, p, 500000)
     for decision in ("approve", "reject"):
@@ -128,7 +134,7 @@ def test_above_the_dual_approval_amount_a_second_manager_confirms_and_a_rejectio
             assert gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/approval", second, {})["status"] == "approved"
             lifecycle.pay_everything(gateway, p)
             assert pool(gateway, p)["paid_fen"] == 2 * FACE
-            p = trained(gateway, clients, workers=2, region=p.region)  # two more vouchers for the rejection
+            p = trained(workers=2, region=p.region)  # two more vouchers for the rejection
             p.reviewer, p.manager = clients("manager", p.region), clients("manager", p.region)
         else:
             gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/rejection", second, {"reason": "超出年度计划"})
@@ -136,9 +142,9 @@ def test_above_the_dual_approval_amount_a_second_manager_confirms_and_a_rejectio
                                         "paid_fen": 2 * FACE}
 
 
-def test_concurrent_approvals_never_take_a_pool_below_zero(gateway, clients, database_url):
+def test_concurrent_approvals_never_take_a_pool_below_zero(gateway, database_url, trained):
     from sqlalchemy import create_engine, text
-    p = trained(gateway, clients, workers=5)
+    p = trained(workers=5)
     allocate(gateway, p, 3 * FACE)  # enough for three of the five
     claim_ids = [lifecycle.submit_claim(gateway, p, [code])["claim_id"] for code in p.codes]
     for claim_id in claim_ids:
@@ -167,9 +173,8 @@ def test_concurrent_approvals_never_take_a_pool_below_zero(gateway, clients, dat
     assert reserved == 3 * FACE
 
 
-def test_an_application_sent_twice_with_one_idempotency_key_is_one_application_paid_once(gateway, clients, quiet):
-    p = trained(gateway, clients, workers=1)
-    quiet()  # settlement has heard of the use and the completion
+def test_an_application_sent_twice_with_one_idempotency_key_is_one_application_paid_once(gateway, trained):
+    p = trained(workers=1)
     key = {"Idempotency-Key": str(uuid.uuid4())}
     first = gateway.call("POST", "/v1/subsidy-claims", p.institution, {"codes": p.codes}, headers=key)
     again = gateway.call("POST", "/v1/subsidy-claims", p.institution, {"codes": p.codes}, headers=key)
@@ -180,8 +185,8 @@ def test_an_application_sent_twice_with_one_idempotency_key_is_one_application_p
     assert pool(gateway, p)["paid_fen"] == FACE
 
 
-def test_reconciliation_lists_what_was_used_but_not_claimed_and_what_is_approved_but_unpaid(gateway, clients):
-    p = trained(gateway, clients, workers=2)
+def test_reconciliation_lists_what_was_used_but_not_claimed_and_what_is_approved_but_unpaid(gateway, trained):
+    p = trained(workers=2)
     claimed_code, unclaimed_code = p.codes
     claim_id = lifecycle.submit_claim(gateway, p, [claimed_code])["claim_id"]
     allocate(gateway, p, 500000)
