@@ -113,10 +113,7 @@ def main():
     window = [o for o in outcomes if measure_from <= o[0] < end_at]
     created = [o for o in window if o[2] == 201]
     elapsed = min(end_at, max(o[0] + o[1] for o in window)) - measure_from if window else DURATION
-    errors = {}
-    for o in window:
-        if o[2] != 201:
-            errors[f"{o[2]} {o[3]}"] = errors.get(f"{o[2]} {o[3]}", 0) + 1
+    errors = harness.errors_of(window)
     harness.note(f"{len(created)} claims created in {elapsed:.1f} s ({len(outcomes)} requests in all, "
                  f"warm-up included); errors: {errors or 'none'}")
     if any("pool_exhausted" in error for error in errors):

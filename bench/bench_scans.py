@@ -165,10 +165,7 @@ def main():
     window = [o for o in outcomes if measure_from <= o[0] < end_at]
     used = [o for o in window if o[2] == 201]
     elapsed = min(end_at, max(o[0] + o[1] for o in window)) - measure_from if window else DURATION
-    errors = {}
-    for o in window:
-        if o[2] != 201:
-            errors[f"{o[2]} {o[3]}"] = errors.get(f"{o[2]} {o[3]}", 0) + 1
+    errors = harness.errors_of(window)
     all_used = [o[3] for o in outcomes if o[2] == 201]
     harness.note(f"{len(used)} vouchers used in {elapsed:.1f} s ({len(outcomes)} scans in all, warm-up included); "
                  f"errors: {errors or 'none'}")

@@ -359,6 +359,15 @@ def percentile(values, p):
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def errors_of(outcomes):
+    """{"<status> <error code>": how many} of the outcomes ``(sent, seconds, status, code)`` not answered 201."""
+    errors = {}
+    for _, _, status, code in (o[:4] for o in outcomes):
+        if status != 201:
+            errors[f"{status} {code}"] = errors.get(f"{status} {code}", 0) + 1
+    return errors
+
+
 def report(bench, *, ops_per_s, latencies_ms=(), raw_ops_per_s, errors, p50_ms=None, p99_ms=None):
     """The benchmark's one JSON line, on stdout. The percentiles are those of ``latencies_ms``
     unless given (estimated from a histogram's buckets, ``histogram_quantile``)."""

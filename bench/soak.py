@@ -91,10 +91,7 @@ def main():
     harness.note("RSS (MB) over time: " + "; ".join(
         f"{at:.0f} s: " + " ".join(f"{name[:4]} {mb[name]:.0f}" for name in sorted(mb)) for at, mb in samples[::6]))
     created = [o for o in outcomes if o[2] == 201]
-    errors = {}
-    for o in outcomes:
-        if o[2] != 201:
-            errors[f"{o[2]} {o[3]}"] = errors.get(f"{o[2]} {o[3]}", 0) + 1
+    errors = harness.errors_of(outcomes)
     harness.note(f"{len(created)} claims in {SOAK_SECONDS:.0f} s; errors: {errors or 'none'}")
     raw = harness.raw_conditional_update(CLIENTS)
     rpc.close()

@@ -207,20 +207,18 @@ def _trainees(session, rows, column):
         column: func.least(getattr(Trainee, column), statement.excluded[column])}))
 
 
+def _trainee_steps(session, steps, at, activity):
+    """Trainees' completions or evaluations: when each person first reached the step, and the month's count."""
+    _trainees(session, [(step["region_code"], step["person_key"], step[at]) for step in steps], at)
+    _activity(session, Counter((step["region_code"], monthly.month_of(step[at]), activity) for step in steps))
+
+
 def count_completions(tx, event):
-    completions = event.payload["completions"]
-    _trainees(tx.session, [(c["region_code"], c["person_key"], c["completed_at"]) for c in completions],
-              "completed_at")
-    _activity(tx.session, Counter((c["region_code"], monthly.month_of(c["completed_at"]), "completions")
-                                  for c in completions))
+    _trainee_steps(tx.session, event.payload["completions"], "completed_at", "completions")
 
 
 def count_evaluations(tx, event):
-    evaluations = event.payload["evaluations"]
-    _trainees(tx.session, [(e["region_code"], e["person_key"], e["evaluated_at"]) for e in evaluations],
-              "evaluated_at")
-    _activity(tx.session, Counter((e["region_code"], monthly.month_of(e["evaluated_at"]), "evaluations")
-                                  for e in evaluations))
+    _trainee_steps(tx.session, event.payload["evaluations"], "evaluated_at", "evaluations")
 
 
 def count_anomalies(tx, event):
