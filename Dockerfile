@@ -27,6 +27,11 @@ RUN apt-get update \
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
+# matplotlib's font cache, built once here: the service user has no home to keep one in, and
+# without it every statistics process would rescan the fonts before its first chart.
+ENV MPLCONFIGDIR=/opt/matplotlib
+RUN mkdir -p /opt/matplotlib && python -c "import matplotlib.font_manager" && chmod -R a+rX /opt/matplotlib
+
 COPY common ./common
 COPY services ./services
 COPY gateway ./gateway
