@@ -12,12 +12,9 @@ for them, and each voucher's use recorded in attendance as redemption's ``vouche
 in once, from around the site, each from a phone of their own. The issue's target is 2,000
 check-ins/s with p99 under 100 ms; this prints, never asserts.
 """
-import multiprocessing
 import os
 import random
 import sys
-import threading
-import time
 
 import harness
 
@@ -54,34 +51,16 @@ def record_uses(template_id, class_ids):
     connection.close()
 
 
-def checkers(process_index, channels, trainees, site, start_at, end_at, results):
-    mine = []
-
-    def checker(credentials, own):
-        client, rng = harness.LoadClient(credentials), random.Random(process_index)
-        while time.time() < start_at:
-            time.sleep(0.001)
-        for number, class_id in own:
-            if time.time() >= end_at:
-                break
-            sent = time.time()
-            try:
-                status, answer = client.post("/v1/checkins", {
-                    "class_id": class_id, "id_number": number, "longitude": site["longitude"],
-                    "latitude": site["latitude"] + rng.uniform(-40, 40) * METRE, "accuracy_m": rng.uniform(5, 30),
-                    "device": f"phone-{number[-8:]}"})
-                code = answer.get("error") if status != 201 else None
-            except Exception as exc:  # a connection refused or reset counts as an error, and goes on
-                status, code = 0, exc.__class__.__name__
-            mine.append((sent, time.time() - sent, status, code))
-
-    threads = [threading.Thread(target=checker, args=(credentials, trainees[i::len(channels)]))
-               for i, credentials in enumerate(channels)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results.put((process_index, mine))
+def check_in(site):
+    """A trainee's check-in from within 40 m of the site, from a phone of their own: ``(status, error code or None)``."""
+    def send(client, trainee):
+        number, class_id = trainee
+        status, answer = client.post("/v1/checkins", {
+            "class_id": class_id, "id_number": number, "longitude": site["longitude"],
+            "latitude": site["latitude"] + random.uniform(-40, 40) * METRE, "accuracy_m": random.uniform(5, 30),
+            "device": f"phone-{number[-8:]}"})
+        return status, answer.get("error") if status != 201 else None
+    return send
 
 
 def main():
@@ -95,44 +74,20 @@ def main():
                  f"{region}, {WARMUP:.0f} s warm-up + {DURATION:.0f} s measured")
     random.shuffle(trainees)
 
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    start_at = time.time() + 1.0
-    measure_from, end_at = start_at + WARMUP, start_at + WARMUP + DURATION
-    per_process = [list(range(CONCURRENCY))[p::PROCESSES] for p in range(PROCESSES)]
-    processes = [context.Process(target=checkers, args=(
-        p, [channels[i] for i in indexes], [trainees[j] for j in range(len(trainees)) if j % CONCURRENCY in indexes],
-        site, start_at, end_at, results)) for p, indexes in enumerate(per_process)]
-    for process in processes:
-        process.start()
-    meter = harness.CpuMeter(extra_pids=[process.pid for process in processes])
-    time.sleep(max(0.0, measure_from - time.time()))
-    meter.mark("start")
-    before = harness.entrypoint_times()
-    time.sleep(max(0.0, end_at - time.time()))
-    meter.mark("end")
-    after = harness.entrypoint_times()
-    outcomes = []
-    for _ in processes:
-        outcomes.extend(results.get()[1])
-    for process in processes:
-        process.join()
-
-    window = [o for o in outcomes if measure_from <= o[0] < end_at]
-    recorded = [o for o in window if o[2] == 201]
-    elapsed = min(end_at, max(o[0] + o[1] for o in window)) - measure_from if window else DURATION
-    errors = harness.errors_of(window)
-    harness.note(f"{len(recorded)} check-ins in {elapsed:.1f} s ({len(outcomes)} in all, warm-up included); "
+    load = harness.run_load(channels, trainees, check_in(site), processes=PROCESSES, warmup=WARMUP,
+                            duration=DURATION)
+    recorded, errors = load.answered(), harness.errors_of(load.window)
+    harness.note(f"{len(recorded)} check-ins in {load.elapsed:.1f} s ({len(load.outcomes)} in all, warm-up included); "
                  f"errors: {errors or 'none'}")
-    if len(outcomes) == len(trainees):
+    if len(load.outcomes) == len(trainees):
         harness.note("every trainee checked in before the end: run again with a larger POOL")
-    harness.note(f"CPU while checking in: {meter.describe('start', 'end')}")
-    harness.note("server side, mean per call: " + harness.describe_entrypoints(before, after, [
+    harness.note(f"CPU while checking in: {load.cpu}")
+    harness.note("server side, mean per call: " + harness.describe_entrypoints(load.before, load.after, [
         ("gateway", "check_in"), ("attendance", "check_in_many")]))
 
     raw = harness.raw_conditional_update(CONCURRENCY)
     rpc.close()
-    harness.report("checkins", ops_per_s=len(recorded) / elapsed, latencies_ms=[1000 * o[1] for o in recorded],
+    harness.report("checkins", ops_per_s=len(recorded) / load.elapsed, latencies_ms=[1000 * o[1] for o in recorded],
                    raw_ops_per_s=raw, errors=sum(errors.values()))
 
 

@@ -10,11 +10,8 @@ p50/p99: their latency as the client saw it; errors: answers other than 201. The
 target is 500 claims/s with p99 under 100 ms; this prints, never asserts.
 """
 import datetime
-import multiprocessing
 import os
 import sys
-import threading
-import time
 
 import harness
 
@@ -42,36 +39,12 @@ def setup(rpc, pool=POOL, clients=CONCURRENCY):
     return region, template["template_id"], channels
 
 
-def claimants(process_index, channels, template_id, numbers, start_at, end_at, results):
-    """One load-generating process: a thread per channel client, each claiming for its own
-    workers until ``end_at`` (wall clock, shared by every process) or the pool runs out."""
-    exhausted = threading.Event()
-    mine = []
-
-    def claimant(credentials, own_numbers):
-        client = harness.LoadClient(credentials)
-        while time.time() < start_at:
-            time.sleep(0.001)
-        for number in own_numbers:
-            if time.time() >= end_at or exhausted.is_set():
-                break
-            sent = time.time()
-            try:
-                status, answer = client.post("/v1/claims", {"template_id": template_id, "id_number": number})
-                code = answer.get("error") if status != 201 else None
-            except Exception as exc:  # a connection refused or reset counts as an error, and goes on
-                status, code = 0, exc.__class__.__name__
-            mine.append((sent, time.time() - sent, status, code))
-            if code == "pool_exhausted":
-                exhausted.set()
-
-    threads = [threading.Thread(target=claimant, args=(credentials, numbers[i::len(channels)]))
-               for i, credentials in enumerate(channels)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results.put((process_index, mine))
+def claim(template_id):
+    """One worker's claim of a voucher of the pool: ``(status, error code or None)``."""
+    def send(client, number):
+        status, answer = client.post("/v1/claims", {"template_id": template_id, "id_number": number})
+        return status, answer.get("error") if status != 201 else None
+    return send
 
 
 def main():
@@ -86,40 +59,15 @@ def main():
     harness.note(f"claims: {CONCURRENCY} clients in {PROCESSES} processes, pool {POOL}, region {region}, "
                  f"{WARMUP:.0f} s warm-up + {DURATION:.0f} s measured")
 
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    start_at = time.time() + 2.0
-    measure_from, end_at = start_at + WARMUP, start_at + WARMUP + DURATION
-    per_process = [list(range(CONCURRENCY))[p::PROCESSES] for p in range(PROCESSES)]
-    processes = [context.Process(target=claimants, args=(
-        p, [channels[i] for i in indexes], template_id,
-        [numbers[j] for j in range(len(numbers)) if j % CONCURRENCY in indexes], start_at, end_at, results))
-        for p, indexes in enumerate(per_process)]
-    for process in processes:
-        process.start()
-    meter = harness.CpuMeter(extra_pids=[process.pid for process in processes])
-    time.sleep(max(0.0, measure_from - time.time()))
-    meter.mark("start")
-    before = harness.entrypoint_times()
-    time.sleep(max(0.0, end_at - time.time()))
-    meter.mark("end")
-    after = harness.entrypoint_times()
-    outcomes = []
-    for _ in processes:
-        outcomes.extend(results.get()[1])
-    for process in processes:
-        process.join()
-
-    window = [o for o in outcomes if measure_from <= o[0] < end_at]
-    created = [o for o in window if o[2] == 201]
-    elapsed = min(end_at, max(o[0] + o[1] for o in window)) - measure_from if window else DURATION
-    errors = harness.errors_of(window)
-    harness.note(f"{len(created)} claims created in {elapsed:.1f} s ({len(outcomes)} requests in all, "
+    load = harness.run_load(channels, numbers, claim(template_id), processes=PROCESSES, warmup=WARMUP,
+                            duration=DURATION, stop_when=lambda code: code == "pool_exhausted")
+    created, errors = load.answered(), harness.errors_of(load.window)
+    harness.note(f"{len(created)} claims created in {load.elapsed:.1f} s ({len(load.outcomes)} requests in all, "
                  f"warm-up included); errors: {errors or 'none'}")
     if any("pool_exhausted" in error for error in errors):
         harness.note(f"the pool of {POOL} ran out before the end: run again with a larger POOL")
-    harness.note(f"CPU while claiming: {meter.describe('start', 'end')}")
-    harness.note("server side, mean per call: " + harness.describe_entrypoints(before, after, [
+    harness.note(f"CPU while claiming: {load.cpu}")
+    harness.note("server side, mean per call: " + harness.describe_entrypoints(load.before, load.after, [
         ("gateway", "claim_voucher"), ("issuance", "claim_vouchers"), ("redemption", "handle_vouchers_claimed"),
         ("statistics", "handle_vouchers_claimed")]))
 
@@ -130,7 +78,7 @@ def main():
                       "person_key": "0" * 64, "claimed_at": datetime.datetime.now().isoformat()}]}}
     harness.note(f"raw RabbitMQ publish with confirms, one claim's event each: {harness.publish_rate(event):.0f}/s")
     rpc.close()
-    harness.report("claims", ops_per_s=len(created) / elapsed, latencies_ms=[1000 * o[1] for o in created],
+    harness.report("claims", ops_per_s=len(created) / load.elapsed, latencies_ms=[1000 * o[1] for o in created],
                    raw_ops_per_s=raw, errors=sum(errors.values()))
 
 

@@ -26,10 +26,8 @@ of a message the size of one such event; ``errors`` counts the events statistics
 (its dead-letter queues).
 """
 import base64
-import multiprocessing
 import os
 import sys
-import threading
 import time
 
 import harness
@@ -75,32 +73,11 @@ def signed_payloads(template_id, class_ids):
             for _, code, holder, class_id in harness.vouchers_of(template_id, class_ids)]
 
 
-def scanners(process_index, devices, scans, start_at, end_at, results):
-    """One load-generating process: a thread per device, each scanning its share once each."""
-    mine = []
-
-    def scanner(credentials, own):
-        client = harness.LoadClient(credentials)
-        while time.time() < start_at:
-            time.sleep(0.001)
-        for payload, class_id in own:
-            if time.time() >= end_at:
-                break
-            sent = time.time()
-            try:
-                status, answer = client.post("/v1/redemptions", {"qr": payload, "class_id": class_id})
-                code = answer.get("error") if status != 201 else answer["code"]
-            except Exception as exc:  # a connection refused or reset counts as an error, and goes on
-                status, code = 0, exc.__class__.__name__
-            mine.append((sent, time.time() - sent, status, code))
-
-    threads = [threading.Thread(target=scanner, args=(credentials, scans[i::len(devices)]))
-               for i, credentials in enumerate(devices)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results.put((process_index, mine))
+def scan(client, shown):
+    """A device's scan of a holder's QR for a class: ``(status, the voucher's code or the error code)``."""
+    payload, class_id = shown
+    status, answer = client.post("/v1/redemptions", {"qr": payload, "class_id": class_id})
+    return status, answer.get("error") if status != 201 else answer["code"]
 
 
 def drained_lag(before, timeout=30.0):
@@ -138,41 +115,16 @@ def main():
                  f"{WARMUP:.0f} s warm-up + {DURATION:.0f} s measured")
 
     lag_before, dead_before = harness.histogram("statistics", "event_lag_seconds"), harness.dead_letters("statistics")
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    start_at = time.time() + 1.0
-    measure_from, end_at = start_at + WARMUP, start_at + WARMUP + DURATION
-    per_process = [list(range(CONCURRENCY))[p::PROCESSES] for p in range(PROCESSES)]
-    processes = [context.Process(target=scanners, args=(
-        p, [devices[i] for i in indexes], [scans[j] for j in range(len(scans)) if j % CONCURRENCY in indexes],
-        start_at, end_at, results)) for p, indexes in enumerate(per_process)]
-    for process in processes:
-        process.start()
-    meter = harness.CpuMeter(extra_pids=[process.pid for process in processes])
-    time.sleep(max(0.0, measure_from - time.time()))
-    meter.mark("start")
-    before = harness.entrypoint_times()
-    time.sleep(max(0.0, end_at - time.time()))
-    meter.mark("end")
-    after = harness.entrypoint_times()
-    outcomes = []
-    for _ in processes:
-        outcomes.extend(results.get()[1])
-    for process in processes:
-        process.join()
+    load = harness.run_load(devices, scans, scan, processes=PROCESSES, warmup=WARMUP, duration=DURATION)
     finished = time.perf_counter()
-
-    window = [o for o in outcomes if measure_from <= o[0] < end_at]
-    used = [o for o in window if o[2] == 201]
-    elapsed = min(end_at, max(o[0] + o[1] for o in window)) - measure_from if window else DURATION
-    errors = harness.errors_of(window)
-    all_used = [o[3] for o in outcomes if o[2] == 201]
-    harness.note(f"{len(used)} vouchers used in {elapsed:.1f} s ({len(outcomes)} scans in all, warm-up included); "
+    used, errors = load.answered(), harness.errors_of(load.window)
+    all_used = [o[3] for o in load.outcomes if o[2] == 201]
+    harness.note(f"{len(used)} vouchers used in {load.elapsed:.1f} s ({len(load.outcomes)} scans in all, warm-up included); "
                  f"errors: {errors or 'none'}")
     if len(all_used) == len(scans):
         harness.note("every voucher was scanned before the end: run again with a larger POOL")
-    harness.note(f"CPU while scanning: {meter.describe('start', 'end')}")
-    harness.note("server side, mean per call: " + harness.describe_entrypoints(before, after, [
+    harness.note(f"CPU while scanning: {load.cpu}")
+    harness.note("server side, mean per call: " + harness.describe_entrypoints(load.before, load.after, [
         ("gateway", "redeem"), ("redemption", "redeem_vouchers"), ("statistics", "handle_vouchers_used"),
         ("issuance", "handle_vouchers_used"), ("settlement", "handle_vouchers_used")]))
 
@@ -197,9 +149,9 @@ def main():
     if not lag_after:
         harness.note("WARNING: statistics exposes no event_lag_seconds: the platform runs code older than "
                      "common/common/events.py's histogram; restart it to measure the lag")
-    handled = [times.get(("statistics", "handle_vouchers_used"), (0, 0))[1] for times in (before, after)]
+    handled = [times.get(("statistics", "handle_vouchers_used"), (0, 0))[1] for times in (load.before, load.after)]
     per_event = len(used) / (handled[1] - handled[0]) if handled[1] > handled[0] else 1.0
-    harness.note(f"statistics handled {lag['count']:.0f} events in {counted_at - start_at:.1f} s from the first scan "
+    harness.note(f"statistics handled {lag['count']:.0f} events in {counted_at - load.started:.1f} s from the first scan "
                  f"to the last use counted ({per_event:.1f} uses per vouchers_used event); dead-lettered: {dead}")
 
     harness.wait_machine_quiet()
@@ -208,9 +160,9 @@ def main():
                  f"{published:.0f}/s")
     raw = harness.raw_conditional_update(CONCURRENCY)
     rpc.close()
-    harness.report("scans", ops_per_s=len(used) / elapsed, latencies_ms=[1000 * o[1] for o in used],
+    harness.report("scans", ops_per_s=len(used) / load.elapsed, latencies_ms=[1000 * o[1] for o in used],
                    raw_ops_per_s=raw, errors=sum(errors.values()) + double + (0 if counted else len(all_used)))
-    harness.report("event_lag_statistics", ops_per_s=lag["count"] / max(counted_at - start_at, 1e-9),
+    harness.report("event_lag_statistics", ops_per_s=lag["count"] / max(counted_at - load.started, 1e-9),
                    p50_ms=1000 * harness.histogram_quantile(0.5, lag["buckets"]),
                    p99_ms=1000 * harness.histogram_quantile(0.99, lag["buckets"]), raw_ops_per_s=published, errors=dead)
 

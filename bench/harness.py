@@ -18,6 +18,7 @@ them (CPU per process, server-side time per entrypoint, phases) goes to stderr, 
 import datetime
 import io
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -28,6 +29,7 @@ import urllib.error
 import urllib.request
 import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 # eventlet announces its maintenance mode when nameko imports it (docs/adr/0001).
@@ -376,6 +378,86 @@ def percentile(values, p):
     low = int(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass
+class LoadRun:
+    """What ``run_load`` saw: when the first request could go (wall clock); every request as
+    ``(sent, seconds, status, label)``, warm-up included; those sent in the measured window; the
+    seconds from the window's start to its last answer; CPU per process and each entrypoint's
+    times at the window's ends."""
+    started: float
+    outcomes: list
+    window: list
+    elapsed: float
+    cpu: str
+    before: dict
+    after: dict
+
+    def answered(self, status=201):
+        return [o for o in self.window if o[2] == status]
+
+
+def run_load(clients, items, send, *, processes, warmup, duration, pace=None, stop_when=None):
+    """The load of a benchmark, from ``processes`` forked processes (a thread and a kept-alive
+    ``LoadClient`` per client in ``clients``): item ``i`` of ``items`` is sent by client
+    ``i % len(clients)``, as ``send(client, item) -> (status, label)``, until the warm-up and the
+    measured ``duration`` are over or the client has no items left. A request that raises counts
+    as status 0. ``pace``: seconds between one client's requests (else as fast as answered);
+    ``stop_when(label)``: true ends the process's every client (a pool that ran out)."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start_at = time.time() + 1.0
+    measure_from, end_at = start_at + warmup, start_at + warmup + duration
+    shares = [(credentials, items[i::len(clients)]) for i, credentials in enumerate(clients)]
+    workers = [context.Process(target=_load_process, args=(
+        shares[p::processes], send, start_at, end_at, pace, stop_when, results)) for p in range(processes)]
+    for worker in workers:
+        worker.start()
+    meter = CpuMeter(extra_pids=[worker.pid for worker in workers])
+    time.sleep(max(0.0, measure_from - time.time()))
+    meter.mark("start")
+    before = entrypoint_times()
+    time.sleep(max(0.0, end_at - time.time()))
+    meter.mark("end")
+    after = entrypoint_times()
+    outcomes = [outcome for _ in workers for outcome in results.get()]
+    for worker in workers:
+        worker.join()
+    window = [o for o in outcomes if measure_from <= o[0] < end_at]
+    elapsed = min(end_at, max(o[0] + o[1] for o in window)) - measure_from if window else duration
+    return LoadRun(start_at, outcomes, window, elapsed, meter.describe("start", "end"), before, after)
+
+
+def _load_process(shares, send, start_at, end_at, pace, stop_when, results):
+    stopped, mine = threading.Event(), []
+
+    def client_loop(credentials, own):
+        client = LoadClient(credentials)
+        while time.time() < start_at:
+            time.sleep(0.001)
+        due = time.time()
+        for item in own:
+            if time.time() >= end_at or stopped.is_set():
+                break
+            sent = time.time()
+            try:
+                status, label = send(client, item)
+            except Exception as exc:  # a connection refused or reset counts as an error, and goes on
+                status, label = 0, exc.__class__.__name__
+            mine.append((sent, time.time() - sent, status, label))
+            if stop_when is not None and stop_when(label):
+                stopped.set()
+            if pace:
+                due += pace
+                time.sleep(max(0.0, due - time.time()))
+
+    threads = [threading.Thread(target=client_loop, args=share) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.put(mine)
 
 
 def errors_of(outcomes):

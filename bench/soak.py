@@ -10,8 +10,8 @@ rising after the first minute; steady load on a healthy service levels off.
 Prints one JSON line (``soak``: the claims' rate and latencies beside the raw conditional update)
 and, on stderr, each service's RSS after the first minute, at the end and at its peak.
 """
-import multiprocessing
 import os
+import random
 import sys
 import threading
 import time
@@ -26,35 +26,24 @@ SAMPLE = float(os.environ.get("SAMPLE", 10))
 SETTLED_AFTER = 60.0  # seconds: start-up and caches filling are not growth
 
 
-def load(channels, template_id, numbers, end_at, results):
-    """One process: a thread per client, each paced at RATE / CLIENTS claims a second."""
-    mine, interval = [], len(channels) / RATE
+def claim_and_look(template_id):
+    """A worker's claim, and once in ten the worker's vouchers looked up: ``(status, error code or None)``."""
+    claim = bench_claims.claim(template_id)
 
-    def client_loop(credentials, own):
-        client = harness.LoadClient(credentials)
-        due = time.time()
-        for index, number in enumerate(own):
-            if time.time() >= end_at:
-                break
-            sent = time.time()
-            try:
-                status, answer = client.post("/v1/claims", {"template_id": template_id, "id_number": number})
-                code = answer.get("error") if status != 201 else None
-                if index % 10 == 0:
-                    client.post("/v1/vouchers/holder-query", {"id_number": number})
-            except Exception as exc:  # counted as an error; the soak goes on
-                status, code = 0, exc.__class__.__name__
-            mine.append((sent, time.time() - sent, status, code))
-            due += interval
-            time.sleep(max(0.0, due - time.time()))
+    def send(client, number):
+        answer = claim(client, number)
+        if random.random() < 0.1:
+            client.post("/v1/vouchers/holder-query", {"id_number": number})
+        return answer
+    return send
 
-    threads = [threading.Thread(target=client_loop, args=(credentials, numbers[i::len(channels)]))
-               for i, credentials in enumerate(channels)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results.put(mine)
+
+def sample_memory(until, samples):
+    """Every SAMPLE seconds until ``until``: (seconds since the start, {service: RSS MB})."""
+    started = time.time()
+    while time.time() < until:
+        samples.append((time.time() - started, harness.memory_mb()))
+        time.sleep(SAMPLE)
 
 
 def main():
@@ -68,19 +57,13 @@ def main():
     harness.note(f"soak: {RATE:.0f} claims/s from {CLIENTS} clients for {SOAK_SECONDS:.0f} s, pool {pool}, "
                  f"region {region}; RSS sampled every {SAMPLE:.0f} s")
 
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    started = time.time()
-    end_at = started + SOAK_SECONDS
-    process = context.Process(target=load, args=(channels, template_id, numbers, end_at, results))
-    process.start()
-    samples = []  # (seconds since start, {service: MB})
-    while time.time() < end_at:
-        samples.append((time.time() - started, harness.memory_mb()))
-        time.sleep(SAMPLE)
-    outcomes = results.get()
-    process.join()
-    samples.append((time.time() - started, harness.memory_mb()))
+    samples = []
+    sampler = threading.Thread(target=sample_memory, args=(time.time() + 1.0 + SOAK_SECONDS, samples))
+    sampler.start()
+    load = harness.run_load(channels, numbers, claim_and_look(template_id), processes=1, warmup=0,
+                            duration=SOAK_SECONDS, pace=CLIENTS / RATE)
+    sampler.join()
+    samples.append((samples[-1][0] + SAMPLE, harness.memory_mb()))
 
     settled = next((mb for at, mb in samples if at >= SETTLED_AFTER), samples[0][1])
     for name in sorted(samples[-1][1]):
@@ -90,8 +73,7 @@ def main():
                      f"peak {max(series):.0f} MB")
     harness.note("RSS (MB) over time: " + "; ".join(
         f"{at:.0f} s: " + " ".join(f"{name[:4]} {mb[name]:.0f}" for name in sorted(mb)) for at, mb in samples[::6]))
-    created = [o for o in outcomes if o[2] == 201]
-    errors = harness.errors_of(outcomes)
+    created, errors = load.answered(), harness.errors_of(load.window)
     harness.note(f"{len(created)} claims in {SOAK_SECONDS:.0f} s; errors: {errors or 'none'}")
     raw = harness.raw_conditional_update(CLIENTS)
     rpc.close()

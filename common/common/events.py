@@ -12,7 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, replace
 
 from kombu import Queue
-from marshmallow import ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError
 from nameko.amqp.publish import get_producer
 from nameko.events import EventHandler
 from nameko.standalone.events import get_event_exchange
@@ -137,6 +137,13 @@ class Subscription(EventHandler):
 
 
 subscribe = Subscription.decorator
+
+
+class Contract(Schema):
+    """A consumer's contract for an event's payload (ARCHITECTURE.md: each consumer owns its own):
+    the fields it reads; whatever else the producer sends is the producer's business."""
+    class Meta:
+        unknown = EXCLUDE
 
 # How long after it happened an event's effect is applied: the "statistics lag behind" of an
 # operator's dashboard, and of issue #8's event-to-statistics target.

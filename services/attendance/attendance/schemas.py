@@ -1,27 +1,23 @@
 """What attendance reads from other services' events."""
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import fields, validate
+
+from common.events import Contract
 
 
-class Site(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class Site(Contract):
     latitude = fields.Float(required=True)
     longitude = fields.Float(required=True)
     radius_m = fields.Integer(required=True)
 
 
-class Session(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class Session(Contract):
     session_id = fields.UUID(required=True)
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
 
 
-class ClassSnapshot(Schema):
+class ClassSnapshot(Contract):
     """class_registered, and class_schedule_changed (the same class, its schedule replaced; no roster)."""
-    class Meta:
-        unknown = EXCLUDE
     class_id = fields.UUID(required=True)
     institution_id = fields.UUID(required=True)
     region_code = fields.String(required=True)
@@ -32,25 +28,19 @@ class ClassSnapshot(Schema):
     roster = fields.List(fields.String(), load_default=list)
 
 
-class RosterExtended(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class RosterExtended(Contract):
     class_id = fields.UUID(required=True)
     roster = fields.List(fields.String(), required=True)
 
 
-class UsedVoucher(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class UsedVoucher(Contract):
     voucher_id = fields.UUID(required=True)
     class_id = fields.UUID(required=True)
     person_key = fields.String(required=True)
     use_seq = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
-class VouchersUsed(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class VouchersUsed(Contract):
     vouchers = fields.List(fields.Nested(UsedVoucher), required=True)
 
 

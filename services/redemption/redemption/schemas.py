@@ -1,10 +1,7 @@
 """What redemption reads from other services' events."""
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
-
-class _Lenient(Schema):
-    class Meta:
-        unknown = EXCLUDE
+from common.events import Contract
 
 
 class Terms(Schema):
@@ -21,7 +18,7 @@ class Terms(Schema):
         unknown = INCLUDE  # keep the whole snapshot: settlement needs its amounts
 
 
-class ClaimedVoucher(_Lenient):
+class ClaimedVoucher(Contract):
     voucher_id = fields.UUID(required=True)
     code = fields.String(required=True)
     person_key = fields.String(required=True)
@@ -32,12 +29,12 @@ class ClaimedVoucher(_Lenient):
     profile = fields.Dict(load_default=None)  # missing (claimed before profiles): none
 
 
-class VouchersClaimed(_Lenient):
+class VouchersClaimed(Contract):
     template = fields.Nested(Terms, required=True)
     vouchers = fields.List(fields.Nested(ClaimedVoucher), required=True)
 
 
-class ClassRegistered(_Lenient):
+class ClassRegistered(Contract):
     class_id = fields.UUID(required=True)
     institution_id = fields.UUID(required=True)
     region_code = fields.String(required=True)
@@ -46,22 +43,22 @@ class ClassRegistered(_Lenient):
     mode = fields.String(required=True)
 
 
-class AllowedProject(_Lenient):
+class AllowedProject(Contract):
     project_id = fields.UUID(required=True)
     occupation = fields.String(required=True)
     skill_level = fields.Integer(required=True)
 
 
-class InstitutionProjects(_Lenient):
+class InstitutionProjects(Contract):
     """What redemption keeps of institution_registered and institution_projects_changed. An
     event without ``projects`` (published before institutions had projects) limits nothing."""
     institution_id = fields.UUID(required=True)
     projects = fields.List(fields.Nested(AllowedProject), load_default=list)
 
 
-class SettledVoucher(_Lenient):
+class SettledVoucher(Contract):
     voucher_id = fields.UUID(required=True)
 
 
-class VouchersSettled(_Lenient):
+class VouchersSettled(Contract):
     vouchers = fields.List(fields.Nested(SettledVoucher), required=True)

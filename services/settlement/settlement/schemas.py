@@ -1,5 +1,7 @@
 """What settlement reads from other services' events."""
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from common.events import Contract
 
 
 class Terms(Schema):
@@ -12,9 +14,7 @@ class Terms(Schema):
     subsidy_standard_fen = fields.Integer(allow_none=True, required=True)
 
 
-class UsedVoucher(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class UsedVoucher(Contract):
     voucher_id = fields.UUID(required=True)
     code = fields.String(required=True)
     person_key = fields.String(required=True)
@@ -26,9 +26,7 @@ class UsedVoucher(Schema):
     template = fields.Nested(Terms, required=True)
 
 
-class VouchersUsed(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class VouchersUsed(Contract):
     vouchers = fields.List(fields.Nested(UsedVoucher), required=True)
 
 
@@ -36,14 +34,10 @@ class VoucherUseReversed(UsedVoucher):
     """The use undone, as it was recorded."""
 
 
-class Completion(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class Completion(Contract):
     class_id = fields.UUID(required=True)
     person_key = fields.String(required=True)
 
 
-class TrainingsCompleted(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class TrainingsCompleted(Contract):
     completions = fields.List(fields.Nested(Completion), required=True)
