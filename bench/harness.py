@@ -237,10 +237,11 @@ def id_numbers(count, region, rng=random):
 def unsent_events(services=tuple(launcher.SERVICES)):
     """Events committed but not yet published, per service (the outbox backlog)."""
     import psycopg2
+    from common.outbox import UNSENT
     backlog = {}
     for service in services:
         with psycopg2.connect(psycopg2_dsn(service)) as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            cursor.execute(f"SELECT count(*) FROM ({UNSENT}) AS unsent")
             backlog[service] = cursor.fetchone()[0]
         connection.close()
     return backlog

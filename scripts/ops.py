@@ -30,6 +30,7 @@ import launcher  # noqa: E402  (scripts/launcher.py)
 from common import regions  # noqa: E402
 from common.events import ATTEMPTS_HEADER, queue_names, subscriptions_of  # noqa: E402
 from common.metrics import queue_depths  # noqa: E402
+from common.outbox import UNSENT  # noqa: E402
 from settlement.domain.ledger import MOVEMENTS  # noqa: E402
 
 EXAMPLES = 3  # ids shown per kind of violation
@@ -334,15 +335,15 @@ def statistics_match_sources(cursor, like, counts):
 
 def outbox_drained(db, outbox_age):
     """No event committed longer than ``outbox_age`` seconds ago is still unpublished, in any
-    service's outbox (the relay is stuck or the broker unreachable). Not limited to the region:
-    an outbox row is just an event."""
+    service's outbox, folded or not (the relay is stuck or the broker unreachable). Not limited to
+    the region: an outbox row is just an event."""
     found, in_flight = {}, 0
     for service, cursor in db.items():
         cursor.execute(f"""
             SELECT count(*) FILTER (WHERE old),
                    (array_agg(id || ' ' || event_type ORDER BY id) FILTER (WHERE old))[1:{EXAMPLES}], count(*)
             FROM (SELECT id, event_type, occurred_at < now() - make_interval(secs => %(age)s) AS old
-                  FROM outbox WHERE published_at IS NULL) AS unsent""", {"age": outbox_age})
+                  FROM ({UNSENT}) AS events) AS unsent""", {"age": outbox_age})
         old, examples, unsent = cursor.fetchone()
         in_flight += unsent - old
         if old:

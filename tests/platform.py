@@ -111,11 +111,12 @@ def queue_depths(vhost):
 
 def unsent_events(database_url):
     from sqlalchemy import create_engine, text
+    from common.outbox import UNSENT
     total = 0
     for service in SERVICES:
         engine = create_engine(database_url(service))
         with engine.connect() as connection:
-            total += connection.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL")).scalar()
+            total += connection.execute(text(f"SELECT count(*) FROM ({UNSENT}) AS unsent")).scalar()
         engine.dispose()
     return total
 

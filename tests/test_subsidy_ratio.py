@@ -53,11 +53,15 @@ def right_of(database_url, code):
 
 
 def published(database_url, event_type, probe):
-    """The payloads of redemption's events of ``event_type`` that contain ``probe``, as its schema loads them."""
-    rows = sql(database_url, "redemption", "SELECT payload::text FROM outbox WHERE event_type = :type "
-                                           "AND payload @> CAST(:probe AS jsonb)", type=event_type,
-               probe=json.dumps(probe))
-    return [SCHEMAS[event_type]().load(json.loads(payload)) for (payload,) in rows]
+    """The payloads of redemption's events of ``event_type`` that contain ``probe``, as its schema loads
+    them, once there are any (a use's event reaches the outbox when the relay folds it, ADR 0011)."""
+    def found():
+        rows = sql(database_url, "redemption", "SELECT payload::text FROM outbox WHERE event_type = :type "
+                                               "AND payload @> CAST(:probe AS jsonb)", type=event_type,
+                   probe=json.dumps(probe))
+        assert rows, f"no {event_type} with {probe} in redemption's outbox yet"
+        return rows
+    return [SCHEMAS[event_type]().load(json.loads(payload)) for (payload,) in eventually(found)]
 
 
 def test_a_claim_decides_the_holders_ratio_and_its_use_carries_it(gateway, clients, database_url):

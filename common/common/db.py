@@ -15,6 +15,7 @@ In a nameko service::
     def handle_vouchers_claimed(self, event):
         self.db.consume(event, operations.record_claims)
 """
+import datetime
 import functools
 import json
 import logging
@@ -31,7 +32,7 @@ from common import correlation
 from common.correlation import CORRELATION_ID
 from common.errors import Conflict, DomainError
 from common.events import Event
-from common.outbox import OutboxRelay
+from common.outbox import OutboxRelay, write_event, write_part
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,6 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = "idempotency_key"
 REQUEST_FINGERPRINT = "request_fingerprint"
 
-# The aggregate's next sequence number and the event, in one round trip.
-_EMIT = text("""
-    WITH next AS (
-        INSERT INTO outbox_sequence (aggregate_id, last) VALUES (:aggregate_id, 1)
-        ON CONFLICT (aggregate_id) DO UPDATE SET last = outbox_sequence.last + 1
-        RETURNING last)
-    INSERT INTO outbox (event_id, event_type, version, aggregate_id, sequence, occurred_at, payload, correlation_id)
-    SELECT :event_id, :type, :version, :aggregate_id, next.last, :occurred_at, CAST(:payload AS jsonb),
-           :correlation_id
-    FROM next
-    RETURNING sequence""")
 _REQUEST = text("""
     INSERT INTO requests (request_key, fingerprint) VALUES (:key, :fingerprint)
     ON CONFLICT DO NOTHING RETURNING request_key""")
@@ -126,15 +116,22 @@ class Tx:
         self.source = source
         self.correlation_id = correlation_id
         self.emitted = 0
+        self.folded = 0
 
     def emit(self, event_type, *, aggregate_id, payload, version=1):
         event = Event(type=event_type, source=self.source, aggregate_id=str(aggregate_id), payload=payload,
                       version=version)
-        self.session.execute(_EMIT, {
-            "event_id": event.event_id, "type": event.type, "version": event.version,
-            "aggregate_id": event.aggregate_id, "occurred_at": event.occurred_at,
-            "payload": json.dumps(payload, default=str), "correlation_id": self.correlation_id})
+        write_event(self.session, event, self.correlation_id)
         self.emitted += 1
+
+    def emit_foldable(self, event_type, *, payload, fold, version=1):
+        """An event of a hot command (a batch of claims, scans, check-ins) that the relay may join
+        with other transactions' of the same type and otherwise equal payload, its ``payload[fold]``
+        lists concatenated, into one event of a new aggregate (ADR 0011): consumers then handle a
+        few large events instead of many small ones."""
+        write_part(self.session, event_type, payload=payload, fold=fold, version=version,
+                   occurred_at=datetime.datetime.now(datetime.timezone.utc), correlation_id=self.correlation_id)
+        self.folded += 1
 
 
 class Store:
@@ -238,8 +235,8 @@ class Store:
         with self._session_factory() as session, session.begin():
             tx = Tx(session, self._source, self._correlation_id)
             yield tx
-        if tx.emitted:
-            self._on_commit()
+        if tx.emitted or tx.folded:
+            self._on_commit(linger=not tx.emitted)
 
     @reconnecting
     def ping(self):

@@ -47,6 +47,20 @@ def add_outbox_correlation(op):
     op.add_column("outbox", sa.Column("correlation_id", sa.Text))
 
 
+def create_outbox_parts(op):
+    """Foldable events wait here for the relay to join them into one (ADR 0011)."""
+    op.create_table(
+        "outbox_parts",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("fold", sa.Text, nullable=False),
+        sa.Column("payload", pg.JSONB, nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("correlation_id", sa.Text),
+    )
+
+
 def drop_messaging_tables(op):
     for table in ("inbox", "outbox_sequence", "outbox"):
         op.drop_table(table)

@@ -1,12 +1,20 @@
-"""The outbox relay: publishes committed events with publisher confirms, marks them
-sent, and retries whatever failed. Nothing is published from inside a transaction that
-may still roll back; a broker outage delays events and loses none.
+"""The outbox: events written in the transaction of their change, and the relay that
+publishes the committed ones with publisher confirms, marks them sent, and retries whatever
+failed. Nothing is published from inside a transaction that may still roll back; a broker
+outage delays events and loses none.
 
 Several relays may run against one database (replicas): ``FOR UPDATE SKIP LOCKED`` gives
 each batch to one of them. A crash after publishing but before marking re-publishes the
 batch, which consumers' inboxes absorb.
+
+Foldable events (ADR 0011) are written as *parts*; the relay joins the parts that several
+transactions wrote in a short while into one event before publishing it, in a transaction of
+its own, so that a crash can only ever publish the same folded event again.
 """
+import json
 import logging
+import uuid
+from collections import namedtuple
 
 import eventlet
 from eventlet.event import Event as Signal
@@ -16,6 +24,7 @@ from prometheus_client import Counter
 from sqlalchemy import text
 
 from common.correlation import CORRELATION_ID
+from common.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +33,78 @@ EVENTS_PUBLISHED = Counter("outbox_events_published_total", "Events relayed from
 RELAY_FAILURES = Counter("outbox_relay_failures_total", "Relay rounds that failed and will be retried",
                          ["service"])
 
+# The aggregate's next sequence number and the event, in one round trip.
+_EMIT = text("""
+    WITH next AS (
+        INSERT INTO outbox_sequence (aggregate_id, last) VALUES (:aggregate_id, 1)
+        ON CONFLICT (aggregate_id) DO UPDATE SET last = outbox_sequence.last + 1
+        RETURNING last)
+    INSERT INTO outbox (event_id, event_type, version, aggregate_id, sequence, occurred_at, payload, correlation_id)
+    SELECT :event_id, :type, :version, :aggregate_id, next.last, :occurred_at, CAST(:payload AS jsonb),
+           :correlation_id
+    FROM next
+    RETURNING sequence""")
+_EMIT_PART = text("""
+    INSERT INTO outbox_parts (event_type, version, fold, payload, occurred_at, correlation_id)
+    VALUES (:type, :version, :fold, CAST(:payload AS jsonb), :occurred_at, :correlation_id)""")
+_PARTS = text("""
+    SELECT id, event_type, version, fold, payload, occurred_at, correlation_id
+    FROM outbox_parts ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED""")
+_DROP_PARTS = text("DELETE FROM outbox_parts WHERE id = ANY(:ids)")
+FOLD_MAX_ITEMS = 1000  # a folded event's list stays the size of a targeted issuance's chunk
+FOLD_MAX_CORRELATIONS = 20
+
 _PENDING = text("""
     SELECT id, event_id, event_type, version, aggregate_id, sequence, occurred_at, payload, correlation_id
     FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED""")
 _MARK = text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)")
 # A short reconnect inside a round; longer outages are the run loop's backoff.
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
-BACKLOG = text("""
-    SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)
-    FROM outbox WHERE published_at IS NULL""")
+# Events not yet published, folded or not: (id, event type, occurred at).
+UNSENT = """
+    SELECT id, event_type, occurred_at FROM outbox WHERE published_at IS NULL
+    UNION ALL SELECT id, event_type, occurred_at FROM outbox_parts"""
+BACKLOG = text(f"SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0) FROM ({UNSENT}) AS unsent")
+
+
+def write_event(connection, event, correlation_id=None):
+    connection.execute(_EMIT, {
+        "event_id": event.event_id, "type": event.type, "version": event.version,
+        "aggregate_id": event.aggregate_id, "occurred_at": event.occurred_at,
+        "payload": json.dumps(event.payload, default=str), "correlation_id": correlation_id})
+
+
+def write_part(connection, event_type, *, payload, fold, version=1, occurred_at, correlation_id=None):
+    connection.execute(_EMIT_PART, {
+        "type": event_type, "version": version, "fold": fold, "payload": json.dumps(payload, default=str),
+        "occurred_at": occurred_at, "correlation_id": correlation_id})
+
+
+_Fold = namedtuple("_Fold", "event_type version fold shared parts")
+
+
+def fold_parts(parts, source, max_items=FOLD_MAX_ITEMS):
+    """Join parts (in the order they were written) of one type, version and otherwise equal
+    payload into as few events as keep each list within ``max_items``; a part is never split."""
+    folds, open_fold = [], {}
+    for part in parts:
+        shared = {name: value for name, value in part["payload"].items() if name != part["fold"]}
+        key = (part["event_type"], part["version"], part["fold"], json.dumps(shared, sort_keys=True))
+        items = part["payload"][part["fold"]]
+        current = open_fold.get(key)
+        if current is None or sum(len(p["payload"][p["fold"]]) for p in current.parts) + len(items) > max_items:
+            current = open_fold[key] = _Fold(part["event_type"], part["version"], part["fold"], shared, [])
+            folds.append(current)
+        current.parts.append(part)
+    return [Event(type=f.event_type, source=source, aggregate_id=str(uuid.uuid4()), version=f.version,
+                  payload={**f.shared, f.fold: [item for p in f.parts for item in p["payload"][f.fold]]},
+                  occurred_at=min(p["occurred_at"] for p in f.parts).isoformat())
+            for f in folds], [_correlation(f.parts) for f in folds]
+
+
+def _correlation(parts):
+    ids = dict.fromkeys(word for p in parts for word in (p["correlation_id"] or "").split())
+    return " ".join(list(ids)[:FOLD_MAX_CORRELATIONS]) or None
 
 
 class OutboxRelay:
@@ -43,10 +115,18 @@ class OutboxRelay:
         self.exchange = get_event_exchange(source, config)
         self.batch_size = int(config.get("OUTBOX_BATCH_SIZE", 500))
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 1.0))
+        # How long parts wait for others to join them: the price, in event lag, of fewer events.
+        self.fold_linger = float(config.get("OUTBOX_FOLD_LINGER", 0.1))
         self._wakeup = Signal()
+        self._linger = False
         self._running = False
 
-    def wake(self):
+    def wake(self, linger=False):
+        """A transaction committed events (or, with ``linger``, only parts that may wait)."""
+        if not linger:
+            self._linger = False
+        elif not self._wakeup.ready():
+            self._linger = True
         if not self._wakeup.ready():
             self._wakeup.send()
 
@@ -58,8 +138,11 @@ class OutboxRelay:
         self._running = True
         backoff = self.poll_interval
         while self._running:
+            if self._linger:
+                self._linger = False
+                eventlet.sleep(self.fold_linger)
             try:
-                while self._running and self.publish_pending() == self.batch_size:
+                while self._running and self.relay_round():
                     pass
                 backoff = self.poll_interval
             except Exception as exc:
@@ -69,6 +152,22 @@ class OutboxRelay:
             with eventlet.Timeout(backoff, False):
                 self._wakeup.wait()
             self._wakeup = Signal()
+
+    def relay_round(self):
+        """Fold parts, then publish events; True while either found a full batch."""
+        folded = self.fold_pending()
+        return self.publish_pending() == self.batch_size or folded == self.batch_size
+
+    def fold_pending(self):
+        """Fold one batch of parts into events; returns how many parts were folded."""
+        with self.engine.begin() as connection:
+            parts = connection.execute(_PARTS, {"limit": self.batch_size}).mappings().all()
+            if not parts:
+                return 0
+            for event, correlation_id in zip(*fold_parts(parts, self.source)):
+                write_event(connection, event, correlation_id)
+            connection.execute(_DROP_PARTS, {"ids": [part["id"] for part in parts]})
+            return len(parts)
 
     def publish_pending(self):
         """Publish one batch; returns how many events went out."""

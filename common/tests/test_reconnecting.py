@@ -36,7 +36,7 @@ def kill(pid):
 
 
 def test_a_transaction_whose_connection_died_runs_again_on_a_new_one(engine):
-    store = Store(sessionmaker(engine), "test", "test.reconnect", on_commit=lambda: None)
+    store = Store(sessionmaker(engine), "test", "test.reconnect", on_commit=lambda linger=False: None)
     first = store.run(backend_pid)
     kill(first)
     second = store.run(backend_pid)

@@ -240,7 +240,7 @@ def _record(tx, scene, checkins, now):
     rows = tx.session.execute(_RECORD, {"at": now, **{name: [_bind(c[name]) for c in checkins] for name in _COLUMNS}})
     recorded = {(row.session_id, row.person_key): row for row in rows}
     if recorded:
-        tx.emit(events.CHECKINS_RECORDED, aggregate_id=uuid.uuid4(), payload={"checkins": [
+        tx.emit_foldable(events.CHECKINS_RECORDED, fold="checkins", payload={"checkins": [
             {"checkin_id": row.id, "class_id": str(row.class_id), "session_id": str(row.session_id),
              "institution_id": str(scene.classes[row.class_id].institution_id),
              "region_code": scene.classes[row.class_id].region_code, "person_key": row.person_key,

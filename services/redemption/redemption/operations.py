@@ -275,7 +275,7 @@ class _Uses:
                 right["use_seq"] = won[right["voucher_id"]]
                 vouchers.append(_use_data(right))
         if vouchers:
-            tx.emit(events.VOUCHERS_USED, aggregate_id=uuid.uuid4(), payload={"vouchers": vouchers})
+            tx.emit_foldable(events.VOUCHERS_USED, payload={"vouchers": vouchers}, fold="vouchers")
         return set(won)
 
 

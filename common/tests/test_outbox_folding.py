@@ -1,0 +1,137 @@
+"""Foldable events (ADR 0011): the parts several transactions wrote reach consumers as one event,
+and a relay that fails after folding publishes that same event later, never the parts again.
+The rules of the fold are plain Python; the relay runs against real PostgreSQL and RabbitMQ."""
+import datetime
+import os
+import uuid
+
+import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from kombu import Connection, Queue
+from nameko.standalone.events import get_event_exchange
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
+
+from common.db import Store
+from common.migrations import add_outbox_correlation, create_messaging_tables, create_outbox_parts
+from common.outbox import OutboxRelay, fold_parts
+
+SERVER = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+DATABASE = "vt_test_outbox_folding"
+AMQP_URI = os.environ.get("TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672//")
+SOURCE = "folding_test"
+T0 = datetime.datetime(2026, 3, 1, 8, 0, tzinfo=datetime.timezone.utc)
+
+
+def part(items, *, type_="vouchers_used", shared=None, seconds=0, correlation="c", fold="vouchers"):
+    return {"event_type": type_, "version": 1, "fold": fold, "payload": {**(shared or {}), fold: items},
+            "occurred_at": T0 + datetime.timedelta(seconds=seconds), "correlation_id": correlation}
+
+
+def test_parts_of_one_kind_fold_into_one_event_in_the_order_written():
+    events, correlations = fold_parts([part([1, 2], seconds=3, correlation="a"), part([3], seconds=1, correlation="b"),
+                                       part([4, 5], seconds=2, correlation="a")], SOURCE)
+    assert [e.payload for e in events] == [{"vouchers": [1, 2, 3, 4, 5]}]
+    assert events[0].occurred_at == (T0 + datetime.timedelta(seconds=1)).isoformat()  # the earliest: honest lag
+    assert events[0].source == SOURCE and correlations == ["a b"]
+
+
+def test_parts_differing_in_type_or_shared_fields_stay_apart():
+    events, _ = fold_parts([part([1], shared={"template": {"v": 1}}), part([2], shared={"template": {"v": 2}}),
+                            part([3], shared={"template": {"v": 1}}), part([4], type_="checkins", fold="checkins")],
+                           SOURCE)
+    assert [(e.type, e.payload) for e in events] == [
+        ("vouchers_used", {"template": {"v": 1}, "vouchers": [1, 3]}),
+        ("vouchers_used", {"template": {"v": 2}, "vouchers": [2]}),
+        ("checkins", {"checkins": [4]})]
+    assert len({e.aggregate_id for e in events}) == 3
+
+
+def test_a_fold_stops_at_the_item_limit_and_never_splits_a_part():
+    events, _ = fold_parts([part([1, 2, 3]), part([4, 5]), part([6]), part([7, 8, 9, 10])], SOURCE, max_items=4)
+    assert [e.payload["vouchers"] for e in events] == [[1, 2, 3], [4, 5, 6], [7, 8, 9, 10]]
+
+
+@pytest.fixture
+def engine():
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {DATABASE}"))
+    except OperationalError:
+        pytest.skip("PostgreSQL is not running")
+    engine = create_engine(SERVER.rsplit("/", 1)[0] + f"/{DATABASE}")
+    with engine.begin() as connection:
+        op = Operations(MigrationContext.configure(connection))
+        create_messaging_tables(op)
+        add_outbox_correlation(op)
+        create_outbox_parts(op)
+    yield engine
+    engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def delivered():
+    """What the relay publishes, read back from a queue bound to the source's exchange."""
+    exchange = get_event_exchange(SOURCE, {})
+    with Connection(AMQP_URI) as connection:
+        queue = Queue(f"folding-test-{uuid.uuid4().hex[:8]}", exchange=exchange, routing_key="#",
+                      auto_delete=False, durable=False)(connection.channel())
+        exchange(connection.channel()).declare()
+        queue.declare()
+
+        def drain():
+            bodies = []
+            while (message := queue.get(no_ack=True)) is not None:
+                bodies.append(message.decode())
+            return bodies
+        yield drain
+        queue.delete()
+
+
+def write(engine, batches):
+    """Each batch in a transaction of its own, as the platform's hot commands write them."""
+    wakes = []
+    store = Store(sessionmaker(engine), SOURCE, f"{SOURCE}.write", on_commit=lambda linger=False: wakes.append(linger))
+    for items in batches:
+        store.run(lambda tx, items: tx.emit_foldable("vouchers_used", payload={"vouchers": items}, fold="vouchers"),
+                  items=items)
+    return wakes
+
+
+def count(engine, sql):
+    with engine.connect() as connection:
+        return connection.execute(text(sql)).scalar_one()
+
+
+def test_three_transactions_parts_are_published_as_one_event(engine, delivered):
+    wakes = write(engine, [[{"n": 1}], [{"n": 2}, {"n": 3}], [{"n": 4}]])
+    assert wakes == [True, True, True]  # parts alone let the relay linger
+    relay = OutboxRelay(engine, AMQP_URI, SOURCE, {})
+    relay.relay_round()
+    bodies = delivered()
+    assert [b["payload"] for b in bodies] == [{"vouchers": [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]}]
+    assert bodies[0]["type"] == "vouchers_used" and bodies[0]["source"] == SOURCE
+    assert count(engine, "SELECT count(*) FROM outbox_parts") == 0
+    relay.relay_round()
+    assert delivered() == []
+
+
+def test_a_relay_that_fails_after_folding_publishes_the_same_event_later(engine, delivered):
+    write(engine, [[{"n": 1}], [{"n": 2}]])
+    broken = OutboxRelay(engine, "amqp://guest:guest@127.0.0.1:1//", SOURCE, {})  # nothing listens on port 1
+    with pytest.raises(Exception):
+        broken.relay_round()
+    assert count(engine, "SELECT count(*) FROM outbox_parts") == 0
+    folded = count(engine, "SELECT event_id::text FROM outbox WHERE published_at IS NULL")
+    write(engine, [[{"n": 3}]])  # written after the fold: not part of it
+    OutboxRelay(engine, AMQP_URI, SOURCE, {}).relay_round()
+    bodies = delivered()
+    assert [(b["event_id"], b["payload"]) for b in bodies][0] == (folded, {"vouchers": [{"n": 1}, {"n": 2}]})
+    assert [b["payload"] for b in bodies[1:]] == [{"vouchers": [{"n": 3}]}]
