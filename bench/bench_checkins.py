@@ -85,6 +85,9 @@ def main():
     harness.note("server side, mean per call: " + harness.describe_entrypoints(load.before, load.after, [
         ("gateway", "check_in"), ("attendance", "check_in_many")]))
 
+    floor, floor_cpu = harness.gateway_floor(channels, "/v1/checkins", processes=PROCESSES)
+    harness.note(f"the gateway alone (signed POST /v1/checkins refused at validation, no service called): "
+                 f"{floor:.0f}/s; CPU: {floor_cpu}")
     raw = harness.raw_conditional_update(CONCURRENCY)
     rpc.close()
     harness.report("checkins", ops_per_s=len(recorded) / load.elapsed, latencies_ms=[1000 * o[1] for o in recorded],

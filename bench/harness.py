@@ -880,6 +880,19 @@ def conditional_update_rate(concurrency, duration=5.0, pool=60_000):
         connection.close()
 
 
+def gateway_floor(clients, path, *, processes, duration=8.0):
+    """The gateway's own ceiling for a signed command: POSTs of an empty body to ``path``, refused
+    (400) once the signature, the nonce and the Idempotency-Key are checked, before any service is
+    called. Returns (answers a second, CPU per process)."""
+    def refused(client, _):
+        status, answer = client.post(path, {})
+        return status, (answer or {}).get("error")
+    wait_machine_quiet()
+    load = run_load(clients, range(5000 * int(duration + 2)), refused, processes=processes, warmup=1.0,
+                    duration=duration)
+    return len(load.answered(400)) / load.elapsed, load.cpu
+
+
 def raw_conditional_update(concurrency, duration=5.0):
     """``conditional_update_rate`` on a quiet platform and machine, said on stderr; the rate."""
     wait_quiet()

@@ -16,8 +16,9 @@ ENVELOPE = """Every event travels in one envelope: `event_id` (UUID, the inbox k
 `<source>.events` with the event type as routing key; each consuming handler has its queue
 `evt-<source>-<type>--<service>.<handler>`, a retry queue `….retry` and a parking queue `….dead`.
 No payload carries an ID number, name or phone: persons appear only as `person_key`, a keyed hash.
-`vouchers_used` and `checkins_recorded` are *folded* (ADR 0011): one event may carry the list of
-several transactions, joined by the publisher's outbox relay within `OUTBOX_FOLD_LINGER` (0.1 s)."""
+`vouchers_used`, `checkins_recorded` and `trainings_completed` are *folded* (ADR 0011): one event
+may carry the lists of several transactions, joined by the publisher's outbox relay within
+`OUTBOX_FOLD_LINGER` (0.1 s)."""
 
 
 def describe(field):

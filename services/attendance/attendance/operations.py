@@ -273,7 +273,7 @@ def _complete(tx, scene, trainees, now):
         new = set(tx.session.execute(pg_insert(Completion).on_conflict_do_nothing().returning(
             Completion.class_id, Completion.person_key), list(done.values())).tuples())
         if new:
-            tx.emit(events.TRAININGS_COMPLETED, aggregate_id=uuid.uuid4(), payload={"completions": [
+            tx.emit_foldable(events.TRAININGS_COMPLETED, fold="completions", payload={"completions": [
                 {**done[pair], "class_id": str(pair[0]), "completed_at": now.isoformat(),
                  "institution_id": str(scene.classes[pair[0]].institution_id),
                  "region_code": scene.classes[pair[0]].region_code} for pair in new]})
