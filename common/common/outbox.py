@@ -14,7 +14,6 @@ its own, so that a crash can only ever publish the same folded event again.
 import json
 import logging
 import uuid
-from collections import namedtuple
 
 import eventlet
 from eventlet.event import Event as Signal
@@ -80,26 +79,29 @@ def write_part(connection, event_type, *, payload, fold, version=1, occurred_at,
         "occurred_at": occurred_at, "correlation_id": correlation_id})
 
 
-_Fold = namedtuple("_Fold", "event_type version fold shared parts")
-
-
 def fold_parts(parts, source, max_items=FOLD_MAX_ITEMS):
-    """Join parts (in the order they were written) of one type, version and otherwise equal
-    payload into as few events as keep each list within ``max_items``; a part is never split."""
-    folds, open_fold = [], {}
+    """``(event, correlation id)`` for each event that parts (in the order they were written) of
+    one type, version and otherwise equal payload are joined into, each list within ``max_items``;
+    a part is never split."""
+    folds, open_folds = [], {}
     for part in parts:
-        shared = {name: value for name, value in part["payload"].items() if name != part["fold"]}
-        key = (part["event_type"], part["version"], part["fold"], json.dumps(shared, sort_keys=True))
-        items = part["payload"][part["fold"]]
-        current = open_fold.get(key)
-        if current is None or sum(len(p["payload"][p["fold"]]) for p in current.parts) + len(items) > max_items:
-            current = open_fold[key] = _Fold(part["event_type"], part["version"], part["fold"], shared, [])
+        fold, items = part["fold"], part["payload"][part["fold"]]
+        shared = {name: value for name, value in part["payload"].items() if name != fold}
+        key = (part["event_type"], part["version"], fold, json.dumps(shared, sort_keys=True))
+        current = open_folds.get(key)
+        if current is None or len(current["items"]) + len(items) > max_items:
+            current = open_folds[key] = {"shared": shared, "items": [], "parts": []}
             folds.append(current)
-        current.parts.append(part)
-    return [Event(type=f.event_type, source=source, aggregate_id=str(uuid.uuid4()), version=f.version,
-                  payload={**f.shared, f.fold: [item for p in f.parts for item in p["payload"][f.fold]]},
-                  occurred_at=min(p["occurred_at"] for p in f.parts).isoformat())
-            for f in folds], [_correlation(f.parts) for f in folds]
+        current["items"].extend(items)
+        current["parts"].append(part)
+    events = []
+    for f in folds:
+        first = f["parts"][0]
+        events.append((Event(type=first["event_type"], source=source, aggregate_id=str(uuid.uuid4()),
+                             version=first["version"], payload={**f["shared"], first["fold"]: f["items"]},
+                             occurred_at=min(p["occurred_at"] for p in f["parts"]).isoformat()),
+                       _correlation(f["parts"])))
+    return events
 
 
 def _correlation(parts):
@@ -123,11 +125,10 @@ class OutboxRelay:
 
     def wake(self, linger=False):
         """A transaction committed events (or, with ``linger``, only parts that may wait)."""
-        if not linger:
-            self._linger = False
-        elif not self._wakeup.ready():
-            self._linger = True
-        if not self._wakeup.ready():
+        if self._wakeup.ready():
+            self._linger = self._linger and linger
+        else:
+            self._linger = linger
             self._wakeup.send()
 
     def stop(self):
@@ -164,7 +165,7 @@ class OutboxRelay:
             parts = connection.execute(_PARTS, {"limit": self.batch_size}).mappings().all()
             if not parts:
                 return 0
-            for event, correlation_id in zip(*fold_parts(parts, self.source)):
+            for event, correlation_id in fold_parts(parts, self.source):
                 write_event(connection, event, correlation_id)
             connection.execute(_DROP_PARTS, {"ids": [part["id"] for part in parts]})
             return len(parts)

@@ -31,17 +31,18 @@ def part(items, *, type_="vouchers_used", shared=None, seconds=0, correlation="c
 
 
 def test_parts_of_one_kind_fold_into_one_event_in_the_order_written():
-    events, correlations = fold_parts([part([1, 2], seconds=3, correlation="a"), part([3], seconds=1, correlation="b"),
-                                       part([4, 5], seconds=2, correlation="a")], SOURCE)
-    assert [e.payload for e in events] == [{"vouchers": [1, 2, 3, 4, 5]}]
-    assert events[0].occurred_at == (T0 + datetime.timedelta(seconds=1)).isoformat()  # the earliest: honest lag
-    assert events[0].source == SOURCE and correlations == ["a b"]
+    [(event, correlation)] = fold_parts([part([1, 2], seconds=3, correlation="a"),
+                                         part([3], seconds=1, correlation="b"), part([4, 5], seconds=2, correlation="a")],
+                                        SOURCE)
+    assert event.payload == {"vouchers": [1, 2, 3, 4, 5]}
+    assert event.occurred_at == (T0 + datetime.timedelta(seconds=1)).isoformat()  # the earliest: honest lag
+    assert event.source == SOURCE and correlation == "a b"
 
 
 def test_parts_differing_in_type_or_shared_fields_stay_apart():
-    events, _ = fold_parts([part([1], shared={"template": {"v": 1}}), part([2], shared={"template": {"v": 2}}),
-                            part([3], shared={"template": {"v": 1}}), part([4], type_="checkins", fold="checkins")],
-                           SOURCE)
+    events = [event for event, _ in fold_parts([
+        part([1], shared={"template": {"v": 1}}), part([2], shared={"template": {"v": 2}}),
+        part([3], shared={"template": {"v": 1}}), part([4], type_="checkins", fold="checkins")], SOURCE)]
     assert [(e.type, e.payload) for e in events] == [
         ("vouchers_used", {"template": {"v": 1}, "vouchers": [1, 3]}),
         ("vouchers_used", {"template": {"v": 2}, "vouchers": [2]}),
@@ -50,8 +51,8 @@ def test_parts_differing_in_type_or_shared_fields_stay_apart():
 
 
 def test_a_fold_stops_at_the_item_limit_and_never_splits_a_part():
-    events, _ = fold_parts([part([1, 2, 3]), part([4, 5]), part([6]), part([7, 8, 9, 10])], SOURCE, max_items=4)
-    assert [e.payload["vouchers"] for e in events] == [[1, 2, 3], [4, 5, 6], [7, 8, 9, 10]]
+    folded = fold_parts([part([1, 2, 3]), part([4, 5]), part([6]), part([7, 8, 9, 10])], SOURCE, max_items=4)
+    assert [event.payload["vouchers"] for event, _ in folded] == [[1, 2, 3], [4, 5, 6], [7, 8, 9, 10]]
 
 
 @pytest.fixture
