@@ -120,11 +120,14 @@ class OutboxRelay:
         # How long parts wait for others to join them: the price, in event lag, of fewer events.
         self.fold_linger = float(config.get("OUTBOX_FOLD_LINGER", 0.1))
         self._wakeup = Signal()
+        self._hurry = Signal()  # an ordinary event ends a linger at once
         self._linger = False
         self._running = False
 
     def wake(self, linger=False):
         """A transaction committed events (or, with ``linger``, only parts that may wait)."""
+        if not linger and not self._hurry.ready():
+            self._hurry.send()
         if self._wakeup.ready():
             self._linger = self._linger and linger
         else:
@@ -140,8 +143,8 @@ class OutboxRelay:
         backoff = self.poll_interval
         while self._running:
             if self._linger:
-                self._linger = False
-                eventlet.sleep(self.fold_linger)
+                with eventlet.Timeout(self.fold_linger, False):
+                    self._hurry.wait()
             try:
                 while self._running and self.relay_round():
                     pass
@@ -152,7 +155,7 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 30.0)
             with eventlet.Timeout(backoff, False):
                 self._wakeup.wait()
-            self._wakeup = Signal()
+            self._wakeup, self._hurry = Signal(), Signal()
 
     def relay_round(self):
         """Fold parts, then publish events; True while either found a full batch."""

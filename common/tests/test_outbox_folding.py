@@ -5,6 +5,7 @@ import datetime
 import os
 import uuid
 
+import eventlet
 import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
@@ -96,14 +97,25 @@ def delivered():
         queue.delete()
 
 
-def write(engine, batches):
+def write(engine, batches, on_commit=None):
     """Each batch in a transaction of its own, as the platform's hot commands write them."""
     wakes = []
-    store = Store(sessionmaker(engine), SOURCE, f"{SOURCE}.write", on_commit=lambda linger=False: wakes.append(linger))
+    store = Store(sessionmaker(engine), SOURCE, f"{SOURCE}.write",
+                  on_commit=on_commit or (lambda linger=False: wakes.append(linger)))
     for items in batches:
         store.run(lambda tx, items: tx.emit_foldable("vouchers_used", payload={"vouchers": items}, fold="vouchers"),
                   items=items)
     return wakes
+
+
+def gather(delivered, count, seconds):
+    """What is delivered until ``count`` messages came or ``seconds`` passed, letting the relay's
+    green thread run meanwhile."""
+    bodies, deadline = [], eventlet.hubs.get_hub().clock() + seconds
+    while len(bodies) < count and eventlet.hubs.get_hub().clock() < deadline:
+        eventlet.sleep(0.05)
+        bodies += delivered()
+    return bodies
 
 
 def count(engine, sql):
@@ -136,3 +148,21 @@ def test_a_relay_that_fails_after_folding_publishes_the_same_event_later(engine,
     bodies = delivered()
     assert [(b["event_id"], b["payload"]) for b in bodies][0] == (folded, {"vouchers": [{"n": 1}, {"n": 2}]})
     assert [b["payload"] for b in bodies[1:]] == [{"vouchers": [{"n": 3}]}]
+
+
+def test_an_ordinary_event_ends_the_linger_of_waiting_parts(engine, delivered):
+    """Parts wait for others (here for a minute); an event that may not wait sends them along at once."""
+    relay = OutboxRelay(engine, AMQP_URI, SOURCE, {"OUTBOX_FOLD_LINGER": 60})
+    running = eventlet.spawn(relay.run)
+    try:
+        eventlet.sleep(0.2)  # the relay's first round, on an empty outbox
+        write(engine, [[{"n": 1}]], on_commit=relay.wake)
+        eventlet.sleep(0.5)
+        assert delivered() == []  # lingering
+        Store(sessionmaker(engine), SOURCE, f"{SOURCE}.emit", on_commit=relay.wake).run(
+            lambda tx: tx.emit("voucher_use_reversed", aggregate_id="v1", payload={"code": "v1"}))
+        bodies = gather(delivered, 2, 15)
+        assert sorted(b["type"] for b in bodies) == ["voucher_use_reversed", "vouchers_used"]
+    finally:
+        relay.stop()
+        running.wait()
