@@ -46,38 +46,39 @@ _DEMOGRAPHICS = _adding(DemographicCounts.__table__, ["region_code", "month", "a
 _ACTIVITY = _adding(ActivityCounts.__table__, ["region_code", "month", "kind"], ("n",))
 
 
-def _add(session, terms, day, **increments):
-    """Add to the running counts and to the same day's and month's, in the same transaction."""
-    row = {"region_code": terms["region_code"], "template_id": terms["template_id"],
-           "function": terms.get("function"), "distribution": terms.get("distribution"),
-           **{name: increments.get(name, 0) for name in COUNTS}}
-    session.execute(_COUNT, row)
-    session.execute(_COUNT_MONTH, {**row, "month": day.replace(day=1)})
-    session.execute(_COUNT_DAY, {**row, "day": day})
+def _add(session, entries):
+    """Add ``entries`` (``(terms, day, {count: n})``) to the running counts and to their day's and
+    month's: one statement per table, the entries of one row added up first (a statement may not
+    touch a row twice)."""
+    rows = {_COUNT: {}, _COUNT_MONTH: {}, _COUNT_DAY: {}}
+    for terms, day, increments in entries:
+        template = {"region_code": terms["region_code"], "template_id": terms["template_id"]}
+        for statement, period in ((_COUNT, {}), (_COUNT_MONTH, {"month": day.replace(day=1)}),
+                                  (_COUNT_DAY, {"day": day})):
+            key = {**template, **period}
+            row = rows[statement].setdefault(tuple(key.values()), {
+                **key, "function": None, "distribution": None, **dict.fromkeys(COUNTS, 0)})
+            row["function"] = row["function"] or terms.get("function")
+            row["distribution"] = row["distribution"] or terms.get("distribution")
+            for name, n in increments.items():
+                row[name] += n
+    for statement, found in rows.items():
+        if found:
+            session.execute(statement, list(found.values()))
 
 
-def _by_day(vouchers, moment):
-    """{(region, template id, day): (terms, how many)} of vouchers, ``moment(voucher)`` their day."""
-    found = {}
-    for voucher in vouchers:
-        template = voucher["template"]
-        key = (template["region_code"], template["template_id"], monthly.day_of(moment(voucher)))
-        found[key] = (template, found.get(key, (None, 0))[1] + 1)
-    return found
-
-
-def _demographics(session, region_code, profiles, **increments):
-    """Count holders by profile (``(month, profile)`` pairs); vouchers claimed before profiles have
+def _demographics(session, holders, **increments):
+    """Count holders by profile (``(region, month, profile)``); vouchers claimed before profiles have
     none and are counted in the totals only."""
-    rows = Counter((month, profile["age_band"], profile["gender"], profile["home_province"],
+    rows = Counter((region_code, month, profile["age_band"], profile["gender"], profile["home_province"],
                     profile["employer_type"], ",".join(sorted(profile["groups"])))
-                   for month, profile in profiles if profile)
+                   for region_code, month, profile in holders if profile)
     if rows:
         session.execute(_DEMOGRAPHICS, [
             {"region_code": region_code, "month": month, "age_band": age_band, "gender": gender,
              "home_province": home, "employer_type": employer, "groups": groups,
              **{name: increments.get(name, 0) * n for name in ("claimed", "used")}}
-            for (month, age_band, gender, home, employer, groups), n in rows.items()])
+            for (region_code, month, age_band, gender, home, employer, groups), n in rows.items()])
 
 
 def _activity(session, counted):
@@ -90,71 +91,60 @@ def _activity(session, counted):
 # -- vouchers ---------------------------------------------------------------------------
 
 def count_issued(tx, event):
-    _add(tx.session, event.payload["template"], monthly.day_of(event.occurred_at), issued=event.payload["count"])
+    payload = event.payload
+    _add(tx.session, [(payload["template"], monthly.day_of(event.occurred_at), {"issued": payload["count"]})])
 
 
 def count_claimed(tx, event):
     template, vouchers = event.payload["template"], event.payload["vouchers"]
-    days = Counter(monthly.day_of(voucher.get("claimed_at") or event.occurred_at) for voucher in vouchers)
-    for day, n in days.items():
-        _add(tx.session, template, day, claimed=n)
-    _demographics(tx.session, template["region_code"], [
-        (monthly.month_of(voucher.get("claimed_at") or event.occurred_at), voucher.get("profile"))
-        for voucher in vouchers], claimed=1)
+    claimed_at = [v.get("claimed_at") or event.occurred_at for v in vouchers]
+    _add(tx.session, [(template, monthly.day_of(at), {"claimed": 1}) for at in claimed_at])
+    _demographics(tx.session, [(template["region_code"], monthly.month_of(at), v.get("profile"))
+                               for at, v in zip(claimed_at, vouchers)], claimed=1)
 
 
 def count_used(tx, event):
-    vouchers, profiles = event.payload["vouchers"], {}
-    for (_, _, day), (template, n) in _by_day(vouchers, lambda v: v["used_at"] or event.occurred_at).items():
-        _add(tx.session, template, day, used=n)
-    for voucher in vouchers:
-        profiles.setdefault(voucher["template"]["region_code"], []).append(
-            (monthly.month_of(voucher["used_at"] or event.occurred_at), voucher["profile"]))
-    for region_code, found in profiles.items():
-        _demographics(tx.session, region_code, found, used=1)
+    vouchers = event.payload["vouchers"]
+    used_at = [v["used_at"] or event.occurred_at for v in vouchers]
+    _add(tx.session, [(v["template"], monthly.day_of(at), {"used": 1}) for at, v in zip(used_at, vouchers)])
+    _demographics(tx.session, [(v["template"]["region_code"], monthly.month_of(at), v["profile"])
+                               for at, v in zip(used_at, vouchers)], used=1)
 
 
 def count_use_reversed(tx, event):
     """A use undone (撤销) counts no more, in the day of the use: the voucher is claimed still.
     Counts add up in any order, so a reversal that arrives before its use needs no care."""
     payload = event.payload
-    _add(tx.session, payload["template"], monthly.day_of(payload["used_at"]), used=-1)
-    _demographics(tx.session, payload["template"]["region_code"],
-                  [(monthly.month_of(payload["used_at"]), payload["profile"])], used=-1)
+    _add(tx.session, [(payload["template"], monthly.day_of(payload["used_at"]), {"used": -1})])
+    _demographics(tx.session, [(payload["template"]["region_code"], monthly.month_of(payload["used_at"]),
+                                payload["profile"])], used=-1)
 
 
 def count_settled(tx, event):
-    settled, money = Counter(), Counter()
-    for voucher in event.payload["vouchers"]:
-        key = (voucher["region_code"], voucher["template_id"])
-        settled[key] += 1
-        money[key] += voucher["amount_fen"]
     day = monthly.day_of(event.occurred_at)
-    for (region_code, template_id), n in settled.items():
-        _add(tx.session, {"region_code": region_code, "template_id": template_id}, day,
-             settled=n, settled_fen=money[(region_code, template_id)])
+    _add(tx.session, [({"region_code": v["region_code"], "template_id": v["template_id"]}, day,
+                       {"settled": 1, "settled_fen": v["amount_fen"]}) for v in event.payload["vouchers"]])
 
 
 def count_voided(tx, event):
     """Voided vouchers were claimed: they stay claimed, and count as voided too."""
-    for (_, _, day), (template, n) in _by_day(event.payload["vouchers"],
-                                              lambda v: v["voided_at"] or event.occurred_at).items():
-        _add(tx.session, template, day, voided=n)
+    _add(tx.session, [(v["template"], monthly.day_of(v["voided_at"] or event.occurred_at), {"voided": 1})
+                      for v in event.payload["vouchers"]])
 
 
 def count_returned(tx, event):
     """A returned voucher (退券) is claimed no more: it is back in its pool, to be claimed again."""
     payload = event.payload
     moment = payload["returned_at"] or event.occurred_at
-    _add(tx.session, payload["template"], monthly.day_of(moment), claimed=-1, returned=1)
-    _demographics(tx.session, payload["template"]["region_code"], [(monthly.month_of(moment), payload["profile"])],
+    _add(tx.session, [(payload["template"], monthly.day_of(moment), {"claimed": -1, "returned": 1})])
+    _demographics(tx.session, [(payload["template"]["region_code"], monthly.month_of(moment), payload["profile"])],
                   claimed=-1)
 
 
 def count_expired(tx, event):
     """Expired vouchers were claimed: they stay claimed, and count as expired too."""
-    for (_, _, day), (template, n) in _by_day(event.payload["vouchers"], lambda v: v["expired_on"]).items():
-        _add(tx.session, template, day, expired=n)
+    _add(tx.session, [(v["template"], monthly.day_of(v["expired_on"]), {"expired": 1})
+                      for v in event.payload["vouchers"]])
 
 
 # -- the catalogue, check-ins, trainings, evaluations, anomalies -------------------------
@@ -345,7 +335,7 @@ def _counts_to_date(session, region_code, first):
     """Per child region, the counts of the month ``first`` and of its year to that month's end,
     summed in SQL from the monthly counts: a year's report reads a few rows per region and
     template, never a voucher."""
-    child = func.rpad(func.substr(MonthlyCounts.region_code, 1, monthly.child_length(region_code)), 6, "0")
+    child = _child(MonthlyCounts.region_code, region_code)
     in_month = MonthlyCounts.month == first
     sums = ([func.sum(getattr(MonthlyCounts, name)).filter(in_month) for name in COUNTS]
             + [func.sum(getattr(MonthlyCounts, name)) for name in COUNTS]
@@ -471,7 +461,7 @@ def quarterly_indicators(tx, *, region_code, year, quarter):
     """Every indicator of 附件 3 (and Shandong's channels) for each child region of ``region_code``
     and for the region itself, at the end of the quarter, beside the quarter's targets."""
     session = tx.session
-    first, last = monthly.parse_quarter(year, quarter)
+    _, last = monthly.parse_quarter(year, quarter)
     end = monthly.end_of_month(last)
     region_code = _region(region_code)
     vouchers = _counts_to_date(session, region_code, last)
@@ -509,13 +499,16 @@ def quarterly_indicators(tx, *, region_code, year, quarter):
 def set_region_facts(tx, *, month, rows):
     """Record what regions' bureaus report for a month; a figure left out is not erased."""
     first = monthly.parse_month(month)
+    given = {}  # per region, the figures its rows give (a later row's win)
     for row in rows:
-        _region(row["region_code"])
-        given = {name: row[name] for name in FACT_FIELDS if row.get(name) is not None}
-        statement = pg_insert(RegionFacts).values(region_code=row["region_code"], month=first, **given)
-        tx.session.execute(statement.on_conflict_do_update(
-            index_elements=["region_code", "month"], set_={name: statement.excluded[name] for name in given})
-            if given else statement.on_conflict_do_nothing())
+        given.setdefault(_region(row["region_code"]), {}).update(
+            {name: row[name] for name in FACT_FIELDS if row.get(name) is not None})
+    if given:
+        statement = pg_insert(RegionFacts).values([
+            {"region_code": code, "month": first, **{name: figures.get(name) for name in FACT_FIELDS}}
+            for code, figures in given.items()])
+        tx.session.execute(statement.on_conflict_do_update(index_elements=["region_code", "month"], set_={
+            name: func.coalesce(statement.excluded[name], getattr(RegionFacts, name)) for name in FACT_FIELDS}))
     return {"month": f"{first:%Y-%m}", "recorded": len(rows)}
 
 
@@ -564,10 +557,10 @@ def demographics(tx, *, region_code, year, month=None):
 
 def business_figures(tx):
     """Per province: vouchers by state, money settled, check-ins, completions and anomalies by rule."""
-    province = func.substr(VoucherCounts.region_code, 1, 2) + "0000"
+    province = _child(VoucherCounts.region_code, regions.NATIONAL)
     vouchers = {code: dict(zip(COUNTS, map(int, values))) for code, *values in tx.session.execute(
         select(province, *[func.sum(getattr(VoucherCounts, name)) for name in COUNTS]).group_by(province))}
-    activity_province = func.substr(ActivityCounts.region_code, 1, 2) + "0000"
+    activity_province = _child(ActivityCounts.region_code, regions.NATIONAL)
     activity = {}
     for code, kind, n in tx.session.execute(select(activity_province, ActivityCounts.kind, func.sum(ActivityCounts.n))
                                             .group_by(activity_province, ActivityCounts.kind)):

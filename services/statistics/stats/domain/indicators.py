@@ -37,8 +37,6 @@ TARGETS = {
     "evaluation_completion": {3: 0.60, 4: 0.80},
     "channel_coverage": {4: 0.80},
 }
-RATES = ("claim_rate", "usage_rate", "face_value_share", "general_share", "institution_coverage",
-         "project_coverage", "checkin_coverage", "evaluation_completion", "e_card_rate", "channel_coverage")
 BASIC = ("working_group", "policy_issued", "promotion_plan")
 
 

@@ -32,6 +32,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from stats.domain import indicators
+
 TOTAL = "报告期合计"
 COUNT, YUAN, FEN, RATE, TEXT = "#,##0", "#,##0.00", "0", "0.00%", "@"
 _PERIODS = (("month", "本月"), ("to_date", "本年累计"))
@@ -55,18 +57,17 @@ def _columns():
 COLUMNS = _columns()
 SHEET_COLUMNS = [column for column in COLUMNS if column[3]]
 
-# Appendix 3's business indicators this report computes, in its words, with its Q3 / Q4 targets;
-# then the progress of Appendix 2, whose notes give the targets' rule.
+# Appendix 3's business indicators this report computes, in its words (their Q3 / Q4 targets are
+# ``indicators.TARGETS``); then the progress of Appendix 2, whose notes give the targets' rule.
 INDICATORS = (
-    ("领券率", "claim_rate", "已领取的职业培训券总数占已发放的职业培训券总数的百分比", None, 0.40, "附件 3"),
-    ("用券率", "usage_rate", "已使用的职业培训券总数占已发放的职业培训券总数的百分比", None, 0.10, "附件 3"),
-    ("面值券发放率", "face_value_share", "已发放的面值券总数占发券总数的百分比", 0.40, 0.60, "附件 3"),
-    ("通用券发放率", "general_share", "已发放的通用券总数占发券总数的百分比", 0.40, 0.60, "附件 3"),
+    ("领券率", "claim_rate", "已领取的职业培训券总数占已发放的职业培训券总数的百分比", "附件 3"),
+    ("用券率", "usage_rate", "已使用的职业培训券总数占已发放的职业培训券总数的百分比", "附件 3"),
+    ("面值券发放率", "face_value_share", "已发放的面值券总数占发券总数的百分比", "附件 3"),
+    ("通用券发放率", "general_share", "已发放的通用券总数占发券总数的百分比", "附件 3"),
     ("发券进度", "issue_progress",
      "本年累计发券数占全年发券指标的百分比；全年发放指标数=当年职业技能提升行动计划（开展补贴性职业技能培训总人数）× 50%",
-     None, None, "附件 2 注 1"),
-    ("用券进度", "use_progress", "本年累计用券数占全年用券指标的百分比；全年用券指标=全年发放指标数 × 10%",
-     None, None, "附件 2 注 2"),
+     "附件 2 注 1"),
+    ("用券进度", "use_progress", "本年累计用券数占全年用券指标的百分比；全年用券指标=全年发放指标数 × 10%", "附件 2 注 2"),
 )
 CONVENTIONS = (
     "比率、发放率和进度按本年累计数计算：1 月 1 日至报告月末，按北京时间计月。",
@@ -159,13 +160,14 @@ def _notes(sheet):
                                                 widths), start=1):
         sheet.cell(1, index, header).font = Font(bold=True)
         sheet.column_dimensions[get_column_letter(index)].width = width
-    for row, indicator in enumerate(INDICATORS, start=2):
-        for index, value in enumerate(indicator, start=1):
+    for row, (zh, key, definition, source) in enumerate(INDICATORS, start=2):
+        targets = indicators.TARGETS.get(key, {})
+        for index, value in enumerate((zh, key, definition, targets.get(3), targets.get(4), source), start=1):
             cell = sheet.cell(row, index, value)
             cell.alignment = Alignment(vertical="top", wrap_text=index == 3)
             if index in (4, 5):
                 cell.number_format = "0%"
-        _fit(sheet, row, indicator[2], widths[2])
+        _fit(sheet, row, definition, widths[2])
     first = len(INDICATORS) + 3
     sheet.cell(first, 1, "口径").font = Font(bold=True)
     for row, text in enumerate(CONVENTIONS, start=first + 1):
