@@ -503,7 +503,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     invariants = commands.add_parser("invariants", parents=[profile],
                                      help="check a region's invariants across every service")
-    invariants.add_argument("region", help="a region code: province xx0000, city xxxx00 or county")
+    invariants.add_argument("region", type=_region_code, help="a region code: province xx0000, city xxxx00 or county")
     invariants.add_argument("--outbox-age", type=float, default=60, help="seconds an event may wait unpublished")
     invariants.set_defaults(run=_print_invariants)
     dead_letters = commands.add_parser("dead-letters", help="inspect and replay parked messages")
@@ -523,7 +523,18 @@ def main(argv=None):
     which.add_argument("--all", action="store_true")
     again.set_defaults(run=_print_replay)
     args = parser.parse_args(argv)
-    return args.run(args)
+    launcher.check_dependencies()
+    try:
+        return args.run(args)
+    except psycopg2.OperationalError as exc:
+        raise SystemExit(f"cannot read the {args.profile} platform's databases ({str(exc).strip().splitlines()[0]}); "
+                         f"is it up? (make up, or scripts/launcher.py up --profile {args.profile})")
+
+
+def _region_code(text):
+    if not regions.is_valid(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a region code: six digits, e.g. 430000 (Hunan)")
+    return text
 
 
 if __name__ == "__main__":

@@ -97,15 +97,18 @@ def redeem(gateway, p, code, holder=None):
         "POST", "/v1/redemptions", p.institution, {**scan(), "class_id": p.class_id}))
 
 
+def targeted_code(gateway, p, worker):
+    """The code of the worker's targeted voucher; AssertionError until issuance has it (``eventually``)."""
+    vouchers = gateway.ok("POST", "/v1/vouchers/holder-query", p.channel, {"id_number": worker})["items"]
+    found = [v["code"] for v in vouchers if v["template_id"] == p.targeted_template_id]
+    assert found, "no targeted voucher yet"
+    return found[0]
+
+
 def use_targeted(gateway, p, worker):
     """The institution scans the QR code of the worker's targeted voucher for the class, as a
     trainee's voucher is used before they check in."""
-    def code():
-        vouchers = gateway.ok("POST", "/v1/vouchers/holder-query", p.channel, {"id_number": worker})["items"]
-        found = [v["code"] for v in vouchers if v["template_id"] == p.targeted_template_id]
-        assert found, "no targeted voucher yet"
-        return found[0]
-    return redeem(gateway, p, eventually(code), holder=worker)
+    return redeem(gateway, p, eventually(lambda: targeted_code(gateway, p, worker)), holder=worker)
 
 
 def check_in(gateway, p, worker):

@@ -1,6 +1,7 @@
 """Test helpers for driving the running platform through its gateway."""
 import datetime
 import random
+import subprocess
 import time
 import uuid
 
@@ -95,6 +96,11 @@ def uid():
 SERVICES = ("issuance", "redemption", "attendance", "settlement", "statistics", "gateway")
 
 
+def rabbitmq(action):
+    """``rabbitmqctl stop_app`` / ``start_app``: the broker outage of the outage and chaos tests."""
+    subprocess.run(["rabbitmqctl", "-q", action], check=True, capture_output=True, timeout=120)
+
+
 def queue_depths(vhost):
     """Ready plus unacknowledged messages of every queue in the virtual host."""
     import subprocess
@@ -107,6 +113,16 @@ def queue_depths(vhost):
         if len(parts) == 3:
             depths[parts[0]] = int(parts[1]) + int(parts[2])
     return depths
+
+
+def sql(database_url, service, query, **params):
+    """The rows of ``query`` in ``service``'s database (``database_url`` is the fixture)."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(database_url(service))
+    with engine.connect() as connection:
+        rows = connection.execute(text(query), params).all()
+    engine.dispose()
+    return rows
 
 
 def unsent_events(database_url):

@@ -1,6 +1,5 @@
 """Stopping RabbitMQ in the middle of the lifecycle loses no event: once it is back, the
 statistics end up exactly right and every service agrees (issue #2)."""
-import subprocess
 import time
 import uuid
 
@@ -8,11 +7,7 @@ import pytest
 
 import ops  # scripts/ops.py, put on sys.path by conftest
 from tests import lifecycle
-from tests.platform import eventually, new_region
-
-
-def rabbitmq(action):
-    subprocess.run(["rabbitmqctl", "-q", action], check=True, capture_output=True, timeout=120)
+from tests.platform import eventually, new_region, rabbitmq
 
 
 @pytest.fixture

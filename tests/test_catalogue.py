@@ -8,11 +8,9 @@ import json
 import random
 import uuid
 
-from sqlalchemy import create_engine, text
-
 from issuance.events import SCHEMAS
 from tests import lifecycle
-from tests.platform import SERVICES, credit_code, eventually, id_number, new_region
+from tests.platform import SERVICES, credit_code, eventually, id_number, new_region, sql
 
 SITE = {"name": "芙蓉校区", "address": "长沙市芙蓉区八一路1号", "latitude": 28.1960, "longitude": 112.9823, "radius_m": 150}
 
@@ -28,14 +26,6 @@ def add_projects(gateway, manager, rows):
 
 def account_number():
     return "6222" + "".join(random.choice("0123456789") for _ in range(15))
-
-
-def sql(database_url, service, query, **params):
-    engine = create_engine(database_url(service))
-    with engine.connect() as connection:
-        rows = connection.execute(text(query), params).all()
-    engine.dispose()
-    return rows
 
 
 def test_batch_add_projects_answers_row_by_row_and_a_repeat_adds_nothing(gateway, clients):

@@ -17,16 +17,12 @@ import requests
 import launcher  # scripts/launcher.py, put on sys.path by conftest
 import ops  # scripts/ops.py
 from tests import lifecycle
-from tests.platform import distinct_id_numbers, eventually, new_region
+from tests.platform import distinct_id_numbers, eventually, new_region, rabbitmq
 
 CLAIMERS, SCANNED, THREADS = 90, 30, 6
 LOAD_SECONDS = 8.0  # the load is paced over this long, so that the fault lands in its middle
 GIVE_UP_AFTER = 120.0  # seconds for the whole load: a request still failing then is a failure
 RETRYABLE = {0, 429, 500, 502, 503, 504}  # 0: the connection itself failed
-
-
-def rabbitmq(action):
-    subprocess.run(["rabbitmqctl", "-q", action], check=True, capture_output=True, timeout=120)
 
 
 def postgresql(action):
@@ -137,15 +133,8 @@ def prepared(gateway, clients, quiet):
     lifecycle.create_templates(gateway, p, pool_size=CLAIMERS)
     lifecycle.issue_targeted(gateway, p)
     quiet()
-    codes = [eventually(lambda: _targeted_code(gateway, p, worker)) for worker in p.workers]
+    codes = [eventually(lambda: lifecycle.targeted_code(gateway, p, worker)) for worker in p.workers]
     return p, Load(gateway, p, distinct_id_numbers(CLAIMERS, exclude=p.workers), codes)
-
-
-def _targeted_code(gateway, p, worker):
-    vouchers = gateway.ok("POST", "/v1/vouchers/holder-query", p.channel, {"id_number": worker})["items"]
-    found = [v["code"] for v in vouchers if v["template_id"] == p.targeted_template_id]
-    assert found, "no targeted voucher yet"
-    return found[0]
 
 
 def everything_agrees(gateway, rpc, quiet, profile, p):

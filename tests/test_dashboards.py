@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))
 PROVISIONING = ROOT / "deploy/grafana/provisioning"
 CODE = [ROOT / "common", ROOT / "gateway", ROOT / "services"]
-BUSINESS_METRICS = ROOT / "services/statistics/stats/business_metrics.py"
 
 # Exposed by something other than our code.
 EXTERNAL_METRICS = {
@@ -31,13 +30,6 @@ EXTERNAL_METRICS = {
     "rabbitmq_queue_messages_ready",
     "rabbitmq_queue_messages_unacked",
     "rabbitmq_queue_consumers",
-}
-# The statistics service's business gauges, until services/statistics/stats/business_metrics.py
-# (which defines them) is in the tree; once it is, the names are read from it and this list is
-# ignored.
-PENDING_BUSINESS_METRICS = {
-    "business_vouchers", "business_settled_yuan", "business_anomalies", "business_checkins",
-    "business_trainings_completed",
 }
 
 # prometheus_client's constructors, and the series each exposes for a name.
@@ -79,13 +71,7 @@ def defined_metrics():
                 if kind.startswith("Counter"):
                     name = name.removesuffix("_total")  # the client adds it back
                 names |= {name + suffix for suffix in SERIES[kind]}
-    return names | business_metrics()
-
-
-def business_metrics():
-    if not BUSINESS_METRICS.exists():
-        return PENDING_BUSINESS_METRICS
-    return set(re.findall(r"[\"'](business_\w+)[\"']", BUSINESS_METRICS.read_text()))
+    return names
 
 
 # --- what the dashboards use ---------------------------------------------------------------

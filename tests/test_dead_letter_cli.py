@@ -12,12 +12,11 @@ import uuid
 
 import requests
 from kombu import Connection, Queue
-from sqlalchemy import create_engine, text
 
 import launcher  # scripts/launcher.py, put on sys.path by conftest
 from common.events import Event, queue_names
 from common.metrics import queue_depths
-from tests.platform import eventually, new_region
+from tests.platform import eventually, new_region, sql
 from tests.test_dead_letters import parked, publish
 
 QUEUE, _, DEAD = queue_names("issuance", "institution_registered", "statistics", "handle_institution_registered")
@@ -46,11 +45,8 @@ def malformed_institution():
 
 
 def catalogued(database_url, institution_id):
-    engine = create_engine(database_url("statistics"))
-    with engine.connect() as connection:
-        found = connection.execute(text("SELECT count(*) FROM catalogue WHERE kind = 'institution' "
-                                        "AND entry_id = :id"), {"id": institution_id}).scalar()
-    engine.dispose()
+    [(found,)] = sql(database_url, "statistics", "SELECT count(*) FROM catalogue WHERE kind = 'institution' "
+                                                 "AND entry_id = :id", id=institution_id)
     return found
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 import launcher  # scripts/launcher.py, put on sys.path by conftest
 import ops  # scripts/ops.py, beside it
 from tests import lifecycle
-from tests.platform import eventually, new_region, wait_quiet
+from tests.platform import eventually, new_region, sql, wait_quiet
 
 INVARIANTS = ["voucher_states", "rights_agree", "used_le_claimed_le_issued", "settled_subset_of_used",
               "ledger_balances", "statistics_match_sources", "outbox_drained"]
@@ -56,10 +56,7 @@ def tampered(database_url, service, change, restore, **params):
 
 
 def one(database_url, service, query, **params):
-    engine = create_engine(database_url(service))
-    with engine.connect() as connection:
-        found = connection.execute(text(query), params).scalars().all()
-    engine.dispose()
+    found = [row[0] for row in sql(database_url, service, query, **params)]
     assert found, query
     return found
 

@@ -5,21 +5,11 @@ in; redemption keeps it with the right, and every use and reversal carries it on
 import datetime
 import json
 
-from sqlalchemy import create_engine, text
-
 from redemption.events import SCHEMAS
 from tests import lifecycle
-from tests.platform import eventually, new_region
+from tests.platform import eventually, new_region, sql
 
 RATIOS = {"subsidy_ratios": {"unemployed": 100}, "default_subsidy_ratio_percent": 60}
-
-
-def sql(database_url, service, query, **params):
-    engine = create_engine(database_url(service))
-    with engine.connect() as connection:
-        rows = connection.execute(text(query), params).all()
-    engine.dispose()
-    return rows
 
 
 def credit_template(gateway, p, distribution, **terms):

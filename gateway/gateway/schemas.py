@@ -5,7 +5,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
-from common import credit_codes, identity
+from common import credit_codes, evaluations, identity
 from common.errors import InvalidInput
 
 # ^…$ for the OpenAPI document (ECMAScript); the exact length refuses the newline that $ lets through.
@@ -586,9 +586,8 @@ class EvaluationIn(StrictSchema):
     class_id = fields.UUID(required=True)
     id_number = ID_NUMBER
     rating = fields.Integer(required=True, validate=validate.Range(1, 5))
-    aspects = fields.List(fields.String(validate=validate.OneOf(
-        ("content", "teachers", "facilities", "organisation", "usefulness"))), load_default=list,
-        validate=validate.Length(max=5))
+    aspects = fields.List(fields.String(validate=validate.OneOf(evaluations.ASPECTS)), load_default=list,
+                          validate=validate.Length(max=len(evaluations.ASPECTS)))
 
 
 class StatisticsQuery(StrictSchema):

@@ -8,7 +8,7 @@ from collections import defaultdict
 from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from common import pagination, regions
+from common import evaluations, pagination, regions
 from common.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation, not_found
 from attendance import events
 from attendance.domain import anomalies, geofence, rotating_code, schedule
@@ -496,17 +496,14 @@ def checkin_coverage(tx, *, region_code):
                      for i, classes, checkins in sorted(rows, key=lambda r: str(r[0]))]}
 
 
-ASPECTS = ("content", "teachers", "facilities", "organisation", "usefulness")
-
-
 def evaluate(tx, *, class_id, person_key, rating, aspects, now=None):
     """A trainee rates a class they completed (培训评价), once: a repeat answers the first rating."""
     training_class = tx.session.get(TrainingClass, _uuid(class_id)) if _uuid(class_id) else None
     if training_class is None:
         raise not_found("class", class_id)
-    unknown = sorted(set(aspects) - set(ASPECTS))
+    unknown = sorted(set(aspects) - set(evaluations.ASPECTS))
     if unknown:
-        raise InvalidInput("unknown_aspect", f"Unknown aspects {unknown}; known: {', '.join(ASPECTS)}.")
+        raise InvalidInput("unknown_aspect", f"Unknown aspects {unknown}; known: {', '.join(evaluations.ASPECTS)}.")
     if tx.session.get(Completion, (training_class.class_id, person_key)) is None:
         raise RuleViolation("not_completed", "A class is rated once its training is completed.")
     now = now or _utcnow()

@@ -485,11 +485,11 @@ def _issue_targeted(tx, template, class_id):
     if not person_keys:
         return {"batch_id": None, "template_id": str(template.id), "issued": 0}
     _check_quantity(template, len(person_keys))
-    now, terms = _now(), snapshot(template)
-    valid_until = voucher_valid_until(terms, today())
+    now, terms, day = _now(), snapshot(template), today()
+    valid_until = voucher_valid_until(terms, day)
     known, groups = _persons(tx.session, roster)
     vouchers = [_claimed(uuid.uuid4(), code, key, now, valid_until, subsidy_ratio_percent(terms, groups.get(key, ())),
-                         _profile(known[key], groups.get(key, ()), today()))
+                         _profile(known[key], groups.get(key, ()), day))
                 for key, code in zip(person_keys, codes.new_codes(len(person_keys)))]
     _write_vouchers(tx.session, [(v["voucher_id"], v["code"], str(template.id), template.version, "claimed",
                                   v["person_key"], now, valid_until) for v in vouchers])

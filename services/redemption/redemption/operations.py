@@ -59,7 +59,7 @@ def record_claims(tx, event):
         "holders": [v["person_key"] for v in vouchers], "claimed_at": [v["claimed_at"] for v in vouchers],
         "valid_until": [v["valid_until"] for v in vouchers],
         "ratios": [v["subsidy_ratio_percent"] for v in vouchers],
-        "profiles": [v["profile"] and json.dumps(v["profile"]) for v in vouchers]})
+        "profiles": [None if v["profile"] is None else json.dumps(v["profile"]) for v in vouchers]})
 
 
 def record_class(tx, event):
