@@ -32,6 +32,7 @@ from common.events import ATTEMPTS_HEADER, queue_names, subscriptions_of  # noqa
 from common.metrics import queue_depths  # noqa: E402
 from common.outbox import UNSENT  # noqa: E402
 from settlement.domain.ledger import MOVEMENTS  # noqa: E402
+from stats.domain.monthly import COUNTS  # noqa: E402
 
 EXAMPLES = 3  # ids shown per kind of violation
 
@@ -154,8 +155,7 @@ def rights_agree(db, like):
     return _result("rights_agree", found, f"{n} rights, each as issuance has its voucher")
 
 
-# What each service holds of each count, per template, and who decides it (the owner).
-COUNTS = ("issued", "claimed", "used", "settled", "settled_fen", "voided", "returned", "expired")
+# What each service holds of each count (stats.domain.monthly.COUNTS), per template, and who decides it.
 _PAID_LINES = """
     SELECT l.voucher_id, l.amount_fen FROM claim_lines l JOIN subsidy_claims c ON c.id = l.claim_id
     WHERE l.accepted AND l.review IS DISTINCT FROM 'rejected' AND c.status = 'disbursed'"""
