@@ -18,6 +18,8 @@ from nameko.events import EventHandler
 from nameko.standalone.events import get_event_exchange
 from prometheus_client import Histogram
 
+from common.contracts import fast_loader
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -78,7 +80,7 @@ class Subscription(EventHandler):
     ``Event`` whose payload the schema has loaded. Always reliable, service-pool delivery."""
 
     def __init__(self, source_service, event_type, schema=None, **kwargs):
-        self.schema = schema() if schema is not None else None
+        self.load = fast_loader(schema()) if schema is not None else None
         super().__init__(source_service, event_type, reliable_delivery=True, requeue_on_error=False, **kwargs)
 
     def setup(self):
@@ -93,8 +95,8 @@ class Subscription(EventHandler):
     def handle_message(self, body, message):
         try:
             event = Event.from_message(body)
-            if self.schema is not None:
-                event = replace(event, payload=self.schema.load(event.payload))
+            if self.load is not None:
+                event = replace(event, payload=self.load(event.payload))
         except (ValueError, TypeError, ValidationError) as exc:
             # A message that breaks the contract will never succeed: park it at once.
             log.error("parking malformed %s.%s message: %s", self.source_service, self.event_type, exc)
