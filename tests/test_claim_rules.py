@@ -4,7 +4,7 @@ own validity, one voucher-funded training per occupation per year, template vers
 import datetime
 
 from tests import lifecycle
-from tests.platform import eventually, new_region
+from tests.platform import eventually, id_number, new_region
 
 CHINA = datetime.timezone(datetime.timedelta(hours=8))
 
@@ -106,6 +106,16 @@ def test_a_voucher_keeps_the_terms_of_the_version_it_was_issued_under(gateway, c
     assert (fixed.status_code, fixed.json()["error"]) == (400, "validation_failed")
     below = gateway.call("PATCH", f"/v1/templates/{template['template_id']}", p.manager, {"quantity": 1})
     assert (below.status_code, below.json()["error"]) == (409, "quantity_below_issued")
+
+
+def test_a_class_issued_again_gets_vouchers_only_for_the_trainees_added_since(gateway, clients):
+    p = lifecycle.register(gateway, clients, new_region(), roster_size=2)
+    lifecycle.create_templates(gateway, p)
+    assert lifecycle.issue_targeted(gateway, p)["issued"] == 2
+    gateway.ok("POST", f"/v1/classes/{p.class_id}/trainees", p.institution,
+               {"trainees": [{"id_number": id_number()} for _ in range(3)]})
+    assert lifecycle.issue_targeted(gateway, p)["issued"] == 3
+    assert lifecycle.issue_targeted(gateway, p)["issued"] == 0
 
 
 def test_a_voucher_status_tells_its_history(gateway, clients):

@@ -477,17 +477,21 @@ def issue_targeted(tx, *, template_id, class_id, region_code):
 
 def _issue_targeted(tx, template, class_id):
     claims.check_targeted(template, _get(tx.session, TrainingClass, class_id, "class"))
-    holders = select(Voucher.holder).where(Voucher.template_id == template.id, Voucher.holder.is_not(None))
-    roster = select(RosterEntry.person_key).where(RosterEntry.class_id == uuid.UUID(str(class_id)),
-                                                  RosterEntry.person_key.not_in(holders))
-    person_keys = list(tx.session.scalars(roster))
+    # Whether each person on the roster holds one already is an index probe of its own (the LIMIT
+    # keeps it one): NOT IN or an anti-join reads every holder of the template, once per class,
+    # a million of them by the end of a province's roll-out.
+    holding = select(Voucher.holder).where(Voucher.template_id == template.id,
+                                           Voucher.holder == RosterEntry.person_key).limit(1)
+    unissued = select(RosterEntry.person_key).where(RosterEntry.class_id == uuid.UUID(str(class_id)),
+                                                    holding.scalar_subquery().is_(None))
+    known, groups = _persons(tx.session, unissued)
+    person_keys = list(known)
     batch_id = uuid.uuid4()
     if not person_keys:
         return {"batch_id": None, "template_id": str(template.id), "issued": 0}
     _check_quantity(template, len(person_keys))
     now, terms, day = _now(), snapshot(template), today()
     valid_until = voucher_valid_until(terms, day)
-    known, groups = _persons(tx.session, roster)
     vouchers = [_claimed(uuid.uuid4(), code, key, now, valid_until, subsidy_ratio_percent(terms, groups.get(key, ())),
                          _profile(known[key], groups.get(key, ()), day))
                 for key, code in zip(person_keys, codes.new_codes(len(person_keys)))]
