@@ -6,7 +6,8 @@ import json
 import uuid
 from collections import Counter
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, text
+from sqlalchemy import Text, and_, case, cast, exists, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
@@ -98,7 +99,8 @@ def count_issued(tx, event):
 def count_claimed(tx, event):
     template, vouchers = event.payload["template"], event.payload["vouchers"]
     claimed_at = [v.get("claimed_at") or event.occurred_at for v in vouchers]
-    _add(tx.session, [(template, monthly.day_of(at), {"claimed": 1}) for at in claimed_at])
+    per_day = Counter(monthly.day_of(at) for at in claimed_at)
+    _add(tx.session, [(template, day, {"claimed": n}) for day, n in per_day.items()])
     _demographics(tx.session, [(template["region_code"], monthly.month_of(at), v.get("profile"))
                                for at, v in zip(claimed_at, vouchers)], claimed=1)
 
@@ -250,8 +252,9 @@ def _json(value):
 def record(tx, event):
     """Apply an event to the read models and keep it in the journal, in one transaction."""
     tx.session.execute(pg_insert(EventJournal).values(
-        event_id=uuid.UUID(str(event.event_id)), source=event.source, type=event.type,
-        occurred_at=event.occurred_at, payload=json.loads(json.dumps(event.payload, default=_json))))
+        event_id=uuid.UUID(str(event.event_id)), source=event.source, type=event.type, occurred_at=event.occurred_at,
+        # Written as text once: a JSON value would be dumped, loaded and dumped again (150 kB an event).
+        payload=cast(literal(json.dumps(event.payload, default=_json), Text), JSONB)))
     PROJECTIONS[event.type][2](tx, event)
 
 

@@ -6,6 +6,7 @@ Months are China's (Asia/Shanghai): an event at 2026-11-30T20:00Z happened on 1 
 in the region that reports it, so it counts in December.
 """
 import datetime
+import functools
 import re
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ def parse_month(text):
     return datetime.date(int(match[1]), int(match[2]), 1)
 
 
+@functools.lru_cache(maxsize=4096)  # an event's thousand vouchers mostly share a few moments
 def day_of(moment):
     """The China-time day of a moment (an aware datetime or ISO 8601 text; a naive one is taken
     as UTC, as envelopes write it), or a China-time date itself."""
