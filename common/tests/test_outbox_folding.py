@@ -1,6 +1,7 @@
 """Foldable events (ADR 0011): the parts several transactions wrote reach consumers as one event,
-and a relay that fails after folding publishes that same event later, never the parts again.
-The rules of the fold are plain Python; the relay runs against real PostgreSQL and RabbitMQ."""
+and a relay that fails after folding publishes that same event later, never the parts again;
+what a relay publishes is the whole envelope, the payload as it was written. The rules of the
+fold are plain Python; the relay runs against real PostgreSQL and RabbitMQ."""
 import datetime
 import os
 import uuid
@@ -16,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from common.db import Store
+from common.events import Event
 from common.migrations import add_outbox_correlation, create_messaging_tables, create_outbox_parts
 from common.outbox import OutboxRelay, fold_parts
 
@@ -134,6 +136,20 @@ def test_three_transactions_parts_are_published_as_one_event(engine, delivered):
     assert count(engine, "SELECT count(*) FROM outbox_parts") == 0
     relay.relay_round()
     assert delivered() == []
+
+
+def test_a_published_message_is_the_whole_envelope_with_the_payload_as_written(engine, delivered):
+    payload = {"template": {"name": "电工定向抵用券", "institution_ids": None, "quantity": 1000},
+               "vouchers": [{"code": "ABCD2345EF", "claimed_at": "2026-03-01T16:00:00+08:00"}], "note": 'a "b" \\ c'}
+    Store(sessionmaker(engine), SOURCE, f"{SOURCE}.emit", on_commit=lambda linger=False: None).run(
+        lambda tx: tx.emit("vouchers_claimed", aggregate_id="batch-1", payload=payload))
+    OutboxRelay(engine, AMQP_URI, SOURCE, {}).relay_round()
+    [body] = delivered()
+    event = Event.from_message(body)
+    assert event.payload == payload
+    assert (event.type, event.source, event.aggregate_id, event.sequence, event.version) == (
+        "vouchers_claimed", SOURCE, "batch-1", 1, 1)
+    assert datetime.datetime.fromisoformat(event.occurred_at).tzinfo is not None
 
 
 def test_a_relay_that_fails_after_folding_publishes_the_same_event_later(engine, delivered):
