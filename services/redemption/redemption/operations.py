@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common import codes, pagination, regions
+from common.db import array_literal
 from common.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation, not_found
 from redemption import events
 from redemption.domain.use import (check_once_a_year, check_reversal, check_scan_time, check_use, china_day,
@@ -55,11 +56,13 @@ def record_claims(tx, event):
     tx.session.execute(_TERMS, {**version, "terms": json.dumps(terms, default=str)})
     tx.session.execute(_RIGHTS, {
         **version, "region_code": terms["region_code"], "template_valid_until": terms["valid_until"],
-        "voucher_ids": [str(v["voucher_id"]) for v in vouchers], "codes": [v["code"] for v in vouchers],
-        "holders": [v["person_key"] for v in vouchers], "claimed_at": [v["claimed_at"] for v in vouchers],
-        "valid_until": [v["valid_until"] for v in vouchers],
-        "ratios": [v["subsidy_ratio_percent"] for v in vouchers],
-        "profiles": [None if v["profile"] is None else json.dumps(v["profile"]) for v in vouchers]})
+        "voucher_ids": array_literal(v["voucher_id"] for v in vouchers),
+        "codes": array_literal(v["code"] for v in vouchers),
+        "holders": array_literal(v["person_key"] for v in vouchers),
+        "claimed_at": array_literal(v["claimed_at"] for v in vouchers),
+        "valid_until": array_literal(v["valid_until"] for v in vouchers),
+        "ratios": array_literal(v["subsidy_ratio_percent"] for v in vouchers),
+        "profiles": array_literal(None if v["profile"] is None else json.dumps(v["profile"]) for v in vouchers)})
 
 
 def record_class(tx, event):
