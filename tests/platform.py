@@ -11,6 +11,13 @@ from voucher_client import VoucherClient
 from common import credit_codes
 from common.identity import check_character
 
+CHINA = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def china_today():
+    """Today where the vouchers are: the platform's days are China's (UTC+8), not this machine's."""
+    return datetime.datetime.now(CHINA).date()
+
 
 def id_number(rng=random):
     """A generated, valid resident ID number (GB 11643) from a Hunan district."""

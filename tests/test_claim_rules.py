@@ -4,17 +4,12 @@ own validity, one voucher-funded training per occupation per year, template vers
 import datetime
 
 from tests import lifecycle
-from tests.platform import eventually, id_number, new_region
+from tests.platform import china_today, eventually, id_number, new_region
 
-CHINA = datetime.timezone(datetime.timedelta(hours=8))
-
-
-def today():
-    return datetime.datetime.now(CHINA).date()
 
 
 def general_template(gateway, p, pool=2, **terms):
-    year = today().year
+    year = china_today().year
     template = gateway.ok("POST", "/v1/templates", p.manager, {
         "region_code": p.region, "name": "通用面值券", "function": "face_value", "distribution": "general",
         "face_value_fen": 50000, "occupation": lifecycle.OCCUPATION, "skill_level": lifecycle.LEVEL,
@@ -61,7 +56,7 @@ def test_a_channel_of_another_province_cannot_claim(gateway, clients):
 
 def test_a_template_is_claimed_only_inside_its_window(gateway, clients):
     p = lifecycle.register(gateway, clients, new_region(), roster_size=1)
-    later = today() + datetime.timedelta(days=10)
+    later = china_today() + datetime.timedelta(days=10)
     template = general_template(gateway, p, valid_from=later.isoformat(),
                                 valid_until=(later + datetime.timedelta(days=30)).isoformat())
     refused(claim(gateway, p, template, p.workers[0]), "template_not_valid_now")
@@ -71,7 +66,7 @@ def test_a_voucher_valid_n_days_from_its_claim_carries_its_own_last_day(gateway,
     p = lifecycle.register(gateway, clients, new_region(), roster_size=1)
     template = general_template(gateway, p, validity_days=30)
     voucher = claim(gateway, p, template, p.workers[0]).json()
-    assert voucher["valid_until"] == (today() + datetime.timedelta(days=29)).isoformat()
+    assert voucher["valid_until"] == (china_today() + datetime.timedelta(days=29)).isoformat()
     status = gateway.ok("GET", f"/v1/vouchers/{voucher['code']}", p.manager)
     assert status["valid_until"] == voucher["valid_until"]
 
@@ -132,7 +127,7 @@ def test_a_voucher_status_tells_its_history(gateway, clients):
 
 def test_unclaimed_vouchers_expire_after_the_templates_last_day(gateway, clients, rpc):
     p = lifecycle.register(gateway, clients, new_region(), roster_size=1)
-    yesterday = (today() - datetime.timedelta(days=1)).isoformat()
+    yesterday = (china_today() - datetime.timedelta(days=1)).isoformat()
     template = general_template(gateway, p, pool=3, valid_from=yesterday, valid_until=yesterday)
 
     def expired():

@@ -3,7 +3,7 @@ import datetime
 
 from common.identity import age_band
 from tests import lifecycle
-from tests.platform import eventually, id_number, new_region
+from tests.platform import china_today, eventually, id_number, new_region
 
 
 def test_list_templates_pages_through_every_template_once(gateway, clients):
@@ -212,7 +212,7 @@ def test_add_certificate_to_a_voucher_funded_training(gateway, clients):
     code = lifecycle.claim(gateway, p, p.workers[0])["code"]
     lifecycle.redeem(gateway, p, code)
     certificate = {"number": f"S{code}", "kind": "skill_level", "occupation": lifecycle.OCCUPATION,
-                   "skill_level": lifecycle.LEVEL, "issued_on": datetime.date.today().isoformat(),
+                   "skill_level": lifecycle.LEVEL, "issued_on": china_today().isoformat(),
                    "issuer": "长沙市职业技能鉴定中心"}
     body = {"voucher_code": code, "id_number": p.workers[0], "certificate": certificate}
 

@@ -9,9 +9,8 @@ from kombu import Connection
 from common import codes
 from common.events import Event, queue_names
 from tests import lifecycle
-from tests.platform import eventually, new_region
+from tests.platform import china_today, eventually, new_region
 
-CHINA = datetime.timezone(datetime.timedelta(hours=8))
 
 
 def answered(send, status):
@@ -90,7 +89,7 @@ def test_only_the_holder_returns_only_an_unused_voucher_and_a_returned_one_is_ne
 
 def _deliver_claim(amqp_uri, region, valid_until):
     """A claim whose voucher's own last day has passed, straight into redemption's queue."""
-    year = datetime.datetime.now(CHINA).year
+    year = china_today().year
     template = {"template_id": str(uuid.uuid4()), "region_code": region, "function": "face_value",
                 "distribution": "general", "face_value_fen": 50000, "subsidy_standard_fen": None,
                 "occupation": lifecycle.OCCUPATION, "skill_level": lifecycle.LEVEL, "institution_ids": None,
@@ -110,7 +109,7 @@ def _deliver_claim(amqp_uri, region, valid_until):
 def test_a_claimed_voucher_unused_past_its_own_last_day_expires_by_itself(gateway, clients, amqp_uri, profile):
     region = new_region()
     manager = clients("manager", region)
-    today = datetime.datetime.now(CHINA).date()
+    today = china_today()
     past = _deliver_claim(amqp_uri, region, today - datetime.timedelta(days=2))
     current = _deliver_claim(amqp_uri, region, today + datetime.timedelta(days=30))
 
@@ -125,7 +124,7 @@ def test_a_claimed_voucher_unused_past_its_own_last_day_expires_by_itself(gatewa
 def test_a_second_voucher_funded_training_in_the_same_occupation_this_year_is_refused(gateway, clients):
     p = lifecycle.register(gateway, clients, new_region(), roster_size=1)
     lifecycle.create_templates(gateway, p, pool_size=1)
-    year = datetime.datetime.now(CHINA).year
+    year = china_today().year
     other_template = gateway.ok("POST", "/v1/templates", p.manager, {
         "region_code": p.region, "name": "电工通用抵用券", "function": "credit", "distribution": "general",
         "subsidy_standard_fen": 120000, "occupation": lifecycle.OCCUPATION, "skill_level": lifecycle.LEVEL,

@@ -13,10 +13,9 @@ from kombu import Connection
 from common import codes
 from common.errors import Conflict, Forbidden, RuleViolation
 from common.events import Event, queue_names
-from tests.platform import new_region
+from tests.platform import china_today, new_region
 
 FACE_VALUE_FEN = 50000
-CHINA = datetime.timezone(datetime.timedelta(hours=8))
 
 
 class Used:
@@ -142,7 +141,7 @@ def test_a_voucher_whose_use_was_undone_is_refused_as_use_reversed(rpc, used):
 
 def certificate(**overrides):
     return {"number": f"CERT-{uuid.uuid4().hex[:12]}", "kind": "skill_level", "occupation": "电工",
-            "skill_level": 4, "issued_on": datetime.datetime.now(CHINA).date().isoformat(),
+            "skill_level": 4, "issued_on": china_today().isoformat(),
             "issuer": "湖南省职业技能鉴定中心", **overrides}
 
 

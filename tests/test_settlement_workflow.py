@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from tests import lifecycle
-from tests.platform import Gateway, eventually, new_region
+from tests.platform import Gateway, china_today, eventually, new_region
 
 FACE = 80000  # lifecycle's general template: a face-value voucher of 800 yuan
 
@@ -192,7 +192,7 @@ def test_reconciliation_lists_what_was_used_but_not_claimed_and_what_is_approved
     allocate(gateway, p, 500000)
     gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/review", p.reviewer)
     gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/approval", p.manager, {})
-    today = datetime.date.today()
+    today = china_today()
     params = {"from": (today - datetime.timedelta(days=1)).isoformat(), "to": (today + datetime.timedelta(days=1)).isoformat()}
     report = gateway.ok("GET", f"/v1/reconciliation/{p.region}", p.manager, params=params)
     assert report["totals"]["used"]["vouchers"] == 2
