@@ -114,7 +114,7 @@ class Subscription(EventHandler):
                         self.method_name, attempts, exc_info[1].__class__.__name__, target)
             self._move(message, target, reason=repr(exc_info[1])[:500], attempts=attempts)
             return
-        self.queue_consumer.ack_message(message)
+        self._settle(self.queue_consumer.ack_message, message)
 
     def _move(self, message, queue, reason, attempts=None):
         """Republish to ``queue`` (confirmed), then ack; if the broker is gone, requeue instead."""
@@ -122,9 +122,19 @@ class Subscription(EventHandler):
             self._forward(message, queue, reason, attempts)
         except Exception:
             log.exception("could not move the message to %s; requeueing it", queue)
-            self.queue_consumer.requeue_message(message)
+            self._settle(self.queue_consumer.requeue_message, message)
             return
-        self.queue_consumer.ack_message(message)
+        self._settle(self.queue_consumer.ack_message, message)
+
+    def _settle(self, settle, message):
+        """Ack or requeue, unless the broker connection died meanwhile: then the broker takes the
+        message back and delivers it again, and the inbox ignores the repeat. (nameko catches
+        only amqp's ConnectionError there; a reset socket would kill the whole service.)"""
+        try:
+            settle(message)
+        except OSError as exc:
+            log.warning("could not settle a %s.%s message (%s); the broker will deliver it again",
+                        self.source_service, self.event_type, exc.__class__.__name__)
 
     def _forward(self, message, queue, reason, attempts=None):
         headers = dict(message.headers or {})
