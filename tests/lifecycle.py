@@ -3,7 +3,7 @@ import datetime
 import random
 from dataclasses import dataclass, field
 
-from tests.platform import credit_code, eventually, id_number
+from tests.platform import china_today, credit_code, eventually, id_number
 
 OCCUPATION, LEVEL = "6-31-01-03", 4  # electrician (电工), level 4
 FUNDING_SOURCE = "就业补助资金"
@@ -130,6 +130,19 @@ def submit_claim_csv(gateway, p, text, all_accepted=None):
 
 
 def submit_claim(gateway, p, codes):
+    """One application for ``codes``, sent once settlement has heard of every use: uses arrive as
+    events, and an application sent earlier has the lines of uses not yet heard of refused, while a
+    second one then finds the first one's lines already claimed."""
+    today = china_today()
+    params = {"from": (today - datetime.timedelta(days=1)).isoformat(),
+              "to": (today + datetime.timedelta(days=1)).isoformat()}
+
+    def heard_of_every_use():
+        report = gateway.ok("GET", f"/v1/reconciliation/{p.region}", p.manager, params=params)
+        unclaimed = {line["code"] for line in report["differences"]["used_not_claimed"]["lines"]}
+        assert set(codes) <= unclaimed, (codes, unclaimed)
+    eventually(heard_of_every_use)
+
     def attempt():
         response = gateway.call("POST", "/v1/subsidy-claims", p.institution, {"codes": codes})
         assert response.status_code == 201, response.text
