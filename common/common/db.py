@@ -24,7 +24,8 @@ from contextlib import contextmanager
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, text
+from sqlalchemy import String, create_engine, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
@@ -55,6 +56,7 @@ _REQUESTS_DONE = text("""
     FROM unnest(CAST(:keys AS text[]), CAST(:responses AS text[])) AS done (request_key, response)
     WHERE requests.request_key = done.request_key""")
 _REQUESTS_FORGET = text("DELETE FROM requests WHERE request_key = ANY(:keys)")
+_POSTGRESQL = postgresql.dialect()
 _INBOX = text("""
     INSERT INTO inbox (event_id, handler) VALUES (:event_id, :handler)
     ON CONFLICT DO NOTHING RETURNING event_id""")
@@ -72,15 +74,15 @@ def green_engine(url, **kwargs):
     return create_engine(url, **kwargs)
 
 
-def insert_rows(session, table, columns, rows):
-    """Insert ``rows`` (tuples in the order of ``columns``, a dict of column name: SQL type) in one
-    statement that unnests one array per column: one round trip and one plan for thousands of
-    rows. (psycopg2's COPY refuses to run under the green driver.)"""
-    if not rows:
-        return
-    names = list(columns)
-    session.execute(_insert_statement(table, tuple(columns.items())),
-                    {name: array_literal(row[i] for row in rows) for i, name in enumerate(names)})
+def insert_rows(session, table, columns, rows, then=""):
+    """Insert ``rows`` (tuples in the order of ``columns``, names of columns of the SQLAlchemy
+    ``table``) in one statement that unnests one array per column: one round trip and one plan
+    for thousands of rows. (SQLAlchemy sends an insert with ON CONFLICT as one statement per row,
+    and compiles PostgreSQL's insert construct at every call; psycopg2's COPY refuses to run
+    under the green driver.) ``then``: what follows the rows, an ON CONFLICT or RETURNING clause.
+    Returns the statement's result."""
+    return session.execute(_insert_statement(table, tuple(columns), then),
+                           {name: array_literal(row[i] for row in rows) for i, name in enumerate(columns)})
 
 
 def array_literal(values):
@@ -94,13 +96,21 @@ def array_literal(values):
 def _array_element(value):
     if value is None:
         return "NULL"
+    if isinstance(value, bytes):
+        return '"\\\\x' + value.hex() + '"'  # bytea's hex form, its backslash escaped in the array
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @functools.lru_cache(maxsize=None)
-def _insert_statement(table, columns):
-    arrays = ", ".join(f"CAST(:{name} AS {type_}[])" for name, type_ in columns)
-    return text(f"INSERT INTO {table} ({', '.join(name for name, _ in columns)}) SELECT * FROM unnest({arrays})")
+def _insert_statement(table, columns, then):
+    arrays = ", ".join(f"CAST(:{name} AS {_array_type(table.c[name].type)}[])" for name in columns)
+    names = ", ".join(_POSTGRESQL.identifier_preparer.quote(name) for name in columns)  # "group" is a keyword
+    return text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) {then}")
+
+
+def _array_type(column_type):
+    # Text, not varchar(n): a cast to varchar(n) cuts a longer value short where the column refuses it.
+    return "text" if isinstance(column_type, String) else column_type.compile(dialect=_POSTGRESQL)
 
 
 def reconnecting(method):

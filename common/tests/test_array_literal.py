@@ -48,6 +48,8 @@ def test_typed_values_come_back_as_themselves(connection):
     assert read_back(connection, [True, False], "boolean") == [True, False]
     profile = {"groups": ["unemployed"], "note": 'a "quoted" \\ value', "n": 1}
     assert read_back(connection, [json.dumps(profile), None], "jsonb") == [profile, None]
+    sealed = [b"\x00\\\"{,}\xff", b"", None]
+    assert [None if v is None else bytes(v) for v in read_back(connection, sealed, "bytea")] == sealed
 
 
 def test_no_values_make_an_empty_array(connection):

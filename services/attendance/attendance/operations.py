@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common import evaluations, pagination, regions
+from common.db import insert_rows
 from common.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation, not_found
 from attendance import events
 from attendance.domain import anomalies, geofence, rotating_code, schedule
@@ -55,30 +56,31 @@ def record_class(tx, event):
         tx.session.execute(delete(ClassSession).where(ClassSession.class_id == p["class_id"],
                                                       ClassSession.session_id.not_in(kept),
                                                       ClassSession.session_id.not_in(attended)))
-        if p["sessions"]:
-            statement = pg_insert(ClassSession)
-            tx.session.execute(statement.on_conflict_do_update(index_elements=["session_id"], set_={
-                "starts_at": statement.excluded.starts_at, "ends_at": statement.excluded.ends_at}),
-                [{"class_id": p["class_id"], **s} for s in p["sessions"]])
+        insert_rows(tx.session, ClassSession.__table__, ("session_id", "class_id", "starts_at", "ends_at"),
+                    [(s["session_id"], p["class_id"], s["starts_at"], s["ends_at"]) for s in p["sessions"]],
+                    "ON CONFLICT (session_id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at")
     enrol(tx, event)
 
 
 def enrol(tx, event):
     """Trainees on a class roster, from its registration or from a later batch."""
-    if event.payload.get("roster"):
-        tx.session.execute(pg_insert(Enrolment).on_conflict_do_nothing(),
-                           [{"class_id": event.payload["class_id"], "person_key": k} for k in event.payload["roster"]])
+    insert_rows(tx.session, Enrolment.__table__, ("class_id", "person_key"),
+                [(event.payload["class_id"], key) for key in event.payload.get("roster") or ()],
+                "ON CONFLICT DO NOTHING")
+
+
+_USE_COLUMNS = ("voucher_id", "class_id", "person_key", "use_seq", "active")
+_NEWER_USE = ("ON CONFLICT (voucher_id) DO UPDATE SET "
+              + ", ".join(f"{name} = excluded.{name}" for name in _USE_COLUMNS[1:])
+              + " WHERE voucher_uses.use_seq < excluded.use_seq")
 
 
 def record_uses(tx, event):
     """Vouchers used for classes: their holders may check in there (ADR 0007: a use applies only
     over an older one)."""
-    statement = pg_insert(VoucherUse)
-    tx.session.execute(statement.on_conflict_do_update(
-        index_elements=["voucher_id"], where=VoucherUse.use_seq < statement.excluded.use_seq,
-        set_={name: getattr(statement.excluded, name) for name in ("class_id", "person_key", "use_seq", "active")}),
-        [{"voucher_id": u["voucher_id"], "class_id": u["class_id"], "person_key": u["person_key"],
-          "use_seq": u["use_seq"], "active": True} for u in _newest(event.payload["vouchers"])])
+    insert_rows(tx.session, VoucherUse.__table__, _USE_COLUMNS,
+                [(u["voucher_id"], u["class_id"], u["person_key"], u["use_seq"], True)
+                 for u in _newest(event.payload["vouchers"])], _NEWER_USE)
 
 
 def record_use_reversal(tx, event):

@@ -41,23 +41,21 @@ def _get(session, model, ident, kind, for_update=False):
     return found
 
 
-_UPSERT_PERSON = pg_insert(Person.__table__)
-_UPSERT_PERSON = _UPSERT_PERSON.on_conflict_do_update(index_elements=["person_key"], set_={
-    name: func.coalesce(getattr(_UPSERT_PERSON.excluded, name), getattr(Person.__table__.c, name))
-    for name in ("name_masked", "name_sealed", "employer_type")})
+_PERSON_COLUMNS = ("person_key", "id_masked", "id_sealed", "region_code", "birth_year", "gender", "name_masked",
+                   "name_sealed", "employer_type")
+_PERSON_KEPT = ("ON CONFLICT (person_key) DO UPDATE SET " + ", ".join(
+    f"{name} = coalesce(excluded.{name}, persons.{name})" for name in ("name_masked", "name_sealed", "employer_type")))
 
 
 def _save_persons(session, persons):
     """Upsert protected persons (see ``common.identity.protect``); a name (or employer type)
     given later is kept, one not given never erases one. Returns their keys. Rows go in key order, so
     that concurrent upserts of the same people never deadlock."""
-    rows = {p["person_key"]: {
-        "person_key": p["person_key"], "id_masked": p["masked"], "id_sealed": base64.b64decode(p["sealed"]),
-        "region_code": p["region_code"], "birth_year": p["birth_year"], "gender": p["gender"],
-        "name_masked": p.get("name_masked"), "employer_type": p.get("employer_type"),
-        "name_sealed": base64.b64decode(p["name_sealed"]) if p.get("name_sealed") else None} for p in persons}
-    if rows:
-        session.execute(_UPSERT_PERSON, [rows[key] for key in sorted(rows)])
+    rows = {p["person_key"]: (
+        p["person_key"], p["masked"], base64.b64decode(p["sealed"]), p["region_code"], p["birth_year"], p["gender"],
+        p.get("name_masked"), base64.b64decode(p["name_sealed"]) if p.get("name_sealed") else None,
+        p.get("employer_type")) for p in persons}
+    insert_rows(session, Person.__table__, _PERSON_COLUMNS, [rows[key] for key in sorted(rows)], _PERSON_KEPT)
     return [p["person_key"] for p in persons]
 
 
@@ -319,9 +317,9 @@ def add_trainees(tx, *, class_id, region_code, institution_id=None, trainees):
     if not regions.contains(region_code, institution.region_code):
         raise Forbidden("other_region", "This class belongs to a region outside yours.")
     person_keys = _save_persons(tx.session, trainees)
-    added = set(tx.session.scalars(pg_insert(RosterEntry).values(
-        [{"class_id": training_class.id, "person_key": key} for key in dict.fromkeys(person_keys)])
-        .on_conflict_do_nothing().returning(RosterEntry.person_key)))
+    added = set(insert_rows(tx.session, RosterEntry.__table__, ("class_id", "person_key"),
+                            [(training_class.id, key) for key in dict.fromkeys(person_keys)],
+                            "ON CONFLICT DO NOTHING RETURNING person_key").scalars())
     if added:
         tx.emit(events.ROSTER_EXTENDED, aggregate_id=training_class.id, payload={
             "class_id": str(training_class.id), "roster": [key for key in dict.fromkeys(person_keys) if key in added]})
@@ -424,8 +422,7 @@ def _check_quantity(template, count):
         raise _quantity_exceeded(template, count)
 
 
-_VOUCHER_COLUMNS = {"id": "uuid", "code": "text", "template_id": "uuid", "template_version": "int", "status": "text",
-                    "holder": "text", "claimed_at": "timestamptz", "valid_until": "date"}
+_VOUCHER_COLUMNS = ("id", "code", "template_id", "template_version", "status", "holder", "claimed_at", "valid_until")
 
 
 def _write_vouchers(session, rows):
@@ -433,7 +430,7 @@ def _write_vouchers(session, rows):
     template meet at the unique index: the later is told to try again."""
     try:
         with session.begin_nested():
-            insert_rows(session, "vouchers", _VOUCHER_COLUMNS, rows)
+            insert_rows(session, Voucher.__table__, _VOUCHER_COLUMNS, rows)
     except IntegrityError:
         raise Conflict("concurrent_issuance", "Another issuance of this template to the same people is running; "
                                               "try again: only people without a voucher get one.")
@@ -779,9 +776,9 @@ def record_eligibility(tx, *, group, region_code, persons):
     """Record people as members of a target group (重点群体) in a region, as the bureau's
     own records say; a claim of a template offered to that group then succeeds."""
     keys = _save_persons(tx.session, persons)
-    added = set(tx.session.scalars(pg_insert(PersonGroup).values(
-        [{"person_key": key, "group": group, "region_code": region_code} for key in dict.fromkeys(keys)])
-        .on_conflict_do_nothing().returning(PersonGroup.person_key)))
+    added = set(insert_rows(tx.session, PersonGroup.__table__, ("person_key", "group", "region_code"),
+                            [(key, group, region_code) for key in dict.fromkeys(keys)],
+                            "ON CONFLICT DO NOTHING RETURNING person_key").scalars())
     rows, seen = [], set()
     for key in keys:
         rows.append("added" if key in added and key not in seen else "unchanged")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from common import codes, pagination, regions
-from common.db import array_literal
+from common.db import array_literal, insert_rows
 from common.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation, not_found
 from redemption import events
 from redemption.domain.use import (check_once_a_year, check_reversal, check_scan_time, check_use, china_day,
@@ -427,10 +427,9 @@ def redeem_offline(tx, *, device_id, institution_id, scans, keys, now=None):
         outcome = answered[scan["sequence"]]
         if outcome.get("status") == "used" and uuid.UUID(outcome["voucher_id"]) not in won:
             answered[scan["sequence"]] = _refused(refuse_by_status("used"))
-    if fresh:
-        tx.session.execute(pg_insert(OfflineScan).on_conflict_do_nothing(), [
-            {"device_id": device_id, "sequence": scan["sequence"], "scanned_at": scan["scanned_at"],
-             "outcome": answered[scan["sequence"]]} for scan in fresh])
+    insert_rows(tx.session, OfflineScan.__table__, ("device_id", "sequence", "scanned_at", "outcome"),
+                [(device_id, scan["sequence"], scan["scanned_at"], json.dumps(answered[scan["sequence"]]))
+                 for scan in fresh], "ON CONFLICT DO NOTHING")
     return [{"sequence": scan["sequence"], **answered[scan["sequence"]]} for scan in scans]
 
 

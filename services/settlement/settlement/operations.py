@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from common import codes, regions
+from common.db import insert_rows
 from common.errors import Conflict, Forbidden, InvalidInput, RuleViolation, not_found
 from settlement import events
 from settlement.domain import certificates, claims, ledger
@@ -71,8 +72,8 @@ def record_use_reversal(tx, event):
 
 
 def record_completions(tx, event):
-    tx.session.execute(pg_insert(Completion).on_conflict_do_nothing(), [
-        {"class_id": c["class_id"], "person_key": c["person_key"]} for c in event.payload["completions"]])
+    insert_rows(tx.session, Completion.__table__, ("class_id", "person_key"),
+                [(c["class_id"], c["person_key"]) for c in event.payload["completions"]], "ON CONFLICT DO NOTHING")
 
 
 def _check_region(region_code):

@@ -3,15 +3,14 @@ the journal they can be rebuilt from."""
 import base64
 import datetime
 import json
-import uuid
 from collections import Counter
 
-from sqlalchemy import Text, and_, case, cast, exists, func, literal, or_, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import and_, case, exists, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
 from common import regions
+from common.db import insert_rows
 from common.errors import InvalidInput
 from stats import schemas
 from stats.domain import indicators, monthly, targets, workbook
@@ -21,51 +20,52 @@ from stats.models import (ActivityCounts, CatalogueEntry, CheckinInstitution, Da
 COUNTS = monthly.COUNTS
 
 
-def _counting(table, keys):
-    """Add a row's counts to the counts kept under ``keys``; built once, as every call is alike."""
-    statement = pg_insert(table)
-    return statement.on_conflict_do_update(index_elements=keys, set_={
-        # A settlement carries no terms: a row it created gets them from the next event that does.
-        "function": func.coalesce(table.c.function, statement.excluded.function),
-        "distribution": func.coalesce(table.c.distribution, statement.excluded.distribution),
-        **{name: table.c[name] + statement.excluded[name] for name in COUNTS}})
+class _Adding:
+    """Rows added to the counts kept under their ``keys`` in one statement (a statement may not
+    touch a row twice: callers add up one row's counts first). ``kept``: columns a row keeps
+    once it has them (a settlement carries no terms: a row it created gets them from the next
+    event that does)."""
+
+    def __init__(self, model, keys, counts, kept=()):
+        self.table, self.columns = model.__table__, (*keys, *kept, *counts)
+        table = self.table.name
+        self.then = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(
+            [f'"{c}" = coalesce({table}."{c}", excluded."{c}")' for c in kept]
+            + [f'"{c}" = {table}."{c}" + excluded."{c}"' for c in counts])
+
+    def __call__(self, session, rows):
+        """``rows``: dicts with every column."""
+        if rows:
+            insert_rows(session, self.table, self.columns, [tuple(row[c] for c in self.columns) for row in rows],
+                        self.then)
 
 
-_COUNT = _counting(VoucherCounts.__table__, ["region_code", "template_id"])
-_COUNT_MONTH = _counting(MonthlyCounts.__table__, ["region_code", "template_id", "month"])
-_COUNT_DAY = _counting(DailyCounts.__table__, ["region_code", "template_id", "day"])
-
-
-def _adding(table, keys, counts):
-    statement = pg_insert(table)
-    return statement.on_conflict_do_update(index_elements=keys, set_={
-        name: table.c[name] + statement.excluded[name] for name in counts})
-
-
-_DEMOGRAPHICS = _adding(DemographicCounts.__table__, ["region_code", "month", "age_band", "gender", "home_province",
-                                                      "employer_type", "groups"], ("claimed", "used"))
-_ACTIVITY = _adding(ActivityCounts.__table__, ["region_code", "month", "kind"], ("n",))
+_TERMS = ("function", "distribution")
+_COUNT = _Adding(VoucherCounts, ["region_code", "template_id"], COUNTS, kept=_TERMS)
+_COUNT_MONTH = _Adding(MonthlyCounts, ["region_code", "template_id", "month"], COUNTS, kept=_TERMS)
+_COUNT_DAY = _Adding(DailyCounts, ["region_code", "template_id", "day"], COUNTS, kept=_TERMS)
+_DEMOGRAPHICS = _Adding(DemographicCounts, ["region_code", "month", "age_band", "gender", "home_province",
+                                            "employer_type", "groups"], ("claimed", "used"))
+_ACTIVITY = _Adding(ActivityCounts, ["region_code", "month", "kind"], ("n",))
 
 
 def _add(session, entries):
     """Add ``entries`` (``(terms, day, {count: n})``) to the running counts and to their day's and
-    month's: one statement per table, the entries of one row added up first (a statement may not
-    touch a row twice)."""
+    month's: one statement per table, the entries of one row added up first."""
     rows = {_COUNT: {}, _COUNT_MONTH: {}, _COUNT_DAY: {}}
     for terms, day, increments in entries:
         template = {"region_code": terms["region_code"], "template_id": terms["template_id"]}
-        for statement, period in ((_COUNT, {}), (_COUNT_MONTH, {"month": day.replace(day=1)}),
-                                  (_COUNT_DAY, {"day": day})):
+        for adding, period in ((_COUNT, {}), (_COUNT_MONTH, {"month": day.replace(day=1)}),
+                               (_COUNT_DAY, {"day": day})):
             key = {**template, **period}
-            row = rows[statement].setdefault(tuple(key.values()), {
+            row = rows[adding].setdefault(tuple(key.values()), {
                 **key, "function": None, "distribution": None, **dict.fromkeys(COUNTS, 0)})
             row["function"] = row["function"] or terms.get("function")
             row["distribution"] = row["distribution"] or terms.get("distribution")
             for name, n in increments.items():
                 row[name] += n
-    for statement, found in rows.items():
-        if found:
-            session.execute(statement, list(found.values()))
+    for adding, found in rows.items():
+        adding(session, list(found.values()))
 
 
 def _demographics(session, holders, **increments):
@@ -74,19 +74,17 @@ def _demographics(session, holders, **increments):
     rows = Counter((region_code, month, profile["age_band"], profile["gender"], profile["home_province"],
                     profile["employer_type"], ",".join(sorted(profile["groups"])))
                    for region_code, month, profile in holders if profile)
-    if rows:
-        session.execute(_DEMOGRAPHICS, [
-            {"region_code": region_code, "month": month, "age_band": age_band, "gender": gender,
-             "home_province": home, "employer_type": employer, "groups": groups,
-             **{name: increments.get(name, 0) * n for name in ("claimed", "used")}}
-            for (region_code, month, age_band, gender, home, employer, groups), n in rows.items()])
+    _DEMOGRAPHICS(session, [
+        {"region_code": region_code, "month": month, "age_band": age_band, "gender": gender,
+         "home_province": home, "employer_type": employer, "groups": groups,
+         **{name: increments.get(name, 0) * n for name in ("claimed", "used")}}
+        for (region_code, month, age_band, gender, home, employer, groups), n in rows.items()])
 
 
 def _activity(session, counted):
     """Add to activity counts: ``counted`` a Counter of (region, month, kind)."""
-    if counted:
-        session.execute(_ACTIVITY, [{"region_code": region, "month": month, "kind": kind, "n": n}
-                                    for (region, month, kind), n in counted.items()])
+    _ACTIVITY(session, [{"region_code": region, "month": month, "kind": kind, "n": n}
+                        for (region, month, kind), n in counted.items()])
 
 
 # -- vouchers ---------------------------------------------------------------------------
@@ -178,11 +176,9 @@ def count_checkins(tx, event):
         key = checkin["institution_id"]
         if key not in first or checkin["checked_in_at"] < first[key]["checked_in_at"]:
             first[key] = checkin
-    statement = pg_insert(CheckinInstitution).values([
-        {"institution_id": key, "region_code": c["region_code"], "since": c["checked_in_at"]}
-        for key, c in first.items()])
-    tx.session.execute(statement.on_conflict_do_update(index_elements=["institution_id"], set_={
-        "since": func.least(CheckinInstitution.since, statement.excluded.since)}))
+    insert_rows(tx.session, CheckinInstitution.__table__, ("institution_id", "region_code", "since"),
+                [(key, c["region_code"], c["checked_in_at"]) for key, c in first.items()],
+                "ON CONFLICT (institution_id) DO UPDATE SET since = least(checkin_institutions.since, excluded.since)")
     _activity(tx.session, Counter((c["region_code"], monthly.month_of(c["checked_in_at"]), "checkins")
                                   for c in checkins))
 
@@ -193,10 +189,10 @@ def _trainees(session, rows, column):
     for region_code, person_key, at in rows:
         key = (region_code, person_key)
         earliest[key] = min(at, earliest.get(key, at))
-    statement = pg_insert(Trainee).values([{"region_code": region_code, "person_key": person_key, column: at}
-                                           for (region_code, person_key), at in earliest.items()])
-    session.execute(statement.on_conflict_do_update(index_elements=["region_code", "person_key"], set_={
-        column: func.least(getattr(Trainee, column), statement.excluded[column])}))
+    insert_rows(session, Trainee.__table__, ("region_code", "person_key", column),
+                [(region_code, person_key, at) for (region_code, person_key), at in earliest.items()],
+                f"ON CONFLICT (region_code, person_key) DO UPDATE SET {column} = "
+                f"least(trainees.{column}, excluded.{column})")
 
 
 def _trainee_steps(session, steps, at, activity):
@@ -249,12 +245,17 @@ def _json(value):
     return value.isoformat() if isinstance(value, (datetime.date, datetime.datetime)) else str(value)
 
 
+_JOURNAL = text("""
+    INSERT INTO event_journal (event_id, source, type, occurred_at, payload)
+    VALUES (CAST(:event_id AS uuid), :source, :type, :occurred_at, CAST(:payload AS jsonb))""")
+
+
 def record(tx, event):
     """Apply an event to the read models and keep it in the journal, in one transaction."""
-    tx.session.execute(pg_insert(EventJournal).values(
-        event_id=uuid.UUID(str(event.event_id)), source=event.source, type=event.type, occurred_at=event.occurred_at,
+    tx.session.execute(_JOURNAL, {
+        "event_id": str(event.event_id), "source": event.source, "type": event.type, "occurred_at": event.occurred_at,
         # Written as text once: a JSON value would be dumped, loaded and dumped again (150 kB an event).
-        payload=cast(literal(json.dumps(event.payload, default=_json), Text), JSONB)))
+        "payload": json.dumps(event.payload, default=_json)})
     PROJECTIONS[event.type][2](tx, event)
 
 
