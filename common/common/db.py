@@ -85,6 +85,18 @@ def insert_rows(session, table, columns, rows, then=""):
                            {name: array_literal(row[i] for row in rows) for i, name in enumerate(columns)})
 
 
+def execute_prepared(connection, name, statement, params):
+    """Run ``statement`` (SQL with $1, $2, … for ``params``) as a statement prepared once per
+    database connection. psycopg2 has no prepared statements, so PostgreSQL plans every other
+    statement at every call: for the gateway's nonce insert, which runs with nearly every
+    request, planning took three quarters of its time (0.31 ms of 0.40)."""
+    prepared = connection.info.setdefault("prepared", set())  # cleared with each new connection
+    if name not in prepared:
+        connection.exec_driver_sql(f"PREPARE {name} AS {statement}")
+        prepared.add(name)
+    return connection.exec_driver_sql(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", tuple(params))
+
+
 def array_literal(values):
     """``values`` as one PostgreSQL array literal, ``{"a","b",NULL}``, for a CAST to its array
     type. psycopg2 writes a list out as ``ARRAY['a','b',…]``, an expression PostgreSQL parses

@@ -13,7 +13,7 @@ from voucher_client import HEADERS, canonical_request, signature
 
 from common import config, identity, regions
 from common.batching import Coalescer
-from common.db import green_engine, reconnecting
+from common.db import array_literal, execute_prepared, green_engine, reconnecting
 from common.errors import Forbidden, InvalidInput
 
 ROLES = ("ministry", "platform", "manager", "institution", "device", "channel")
@@ -25,12 +25,12 @@ _KEY = text("""
     FROM client_keys k JOIN clients c ON c.id = k.client_id WHERE k.key_id = :key_id""")
 # A nonce is recorded only for a key and client still in force, so this one statement also
 # decides revocation, on every request.
-_NONCES = text("""
+_NONCES = """
     INSERT INTO nonces (key_id, nonce)
-    SELECT n.key_id, n.nonce FROM unnest(CAST(:key_ids AS text[]), CAST(:nonces AS text[])) AS n (key_id, nonce)
+    SELECT n.key_id, n.nonce FROM unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS n (key_id, nonce)
     JOIN client_keys k ON k.key_id = n.key_id AND k.revoked_at IS NULL
     JOIN clients c ON c.id = k.client_id AND c.active AND c.disabled_at IS NULL
-    ON CONFLICT DO NOTHING RETURNING key_id, nonce""")
+    ON CONFLICT DO NOTHING RETURNING key_id, nonce"""
 _STANDING = text("""
     SELECT k.key_id, k.revoked_at IS NOT NULL AS key_revoked, NOT c.active AS client_revoked,
            c.disabled_at IS NOT NULL AS device_disabled
@@ -139,8 +139,8 @@ class ClientRegistry(SharedExtension):
     def _record_nonces(self, pairs):
         """Each (key id, nonce): None when recorded now, or why it is refused."""
         with self.engine.connect() as connection:
-            recorded = set(connection.execute(_NONCES, {"key_ids": [k for k, _ in pairs],
-                                                        "nonces": [n for _, n in pairs]}).tuples())
+            recorded = set(execute_prepared(connection, "record_nonces", _NONCES, (
+                array_literal(k for k, _ in pairs), array_literal(n for _, n in pairs))).tuples())
             standing = {} if len(recorded) == len(set(pairs)) else {
                 row.key_id: row for row in connection.execute(_STANDING, {"key_ids": [k for k, _ in pairs]})}
         outcomes = []
