@@ -1,5 +1,6 @@
 """A database restart costs no request: a transaction whose pooled connection died runs once
-more on a new one (real PostgreSQL; the connection is killed with pg_terminate_backend)."""
+more on a new one, and a statement prepared per connection (``execute_prepared``) is prepared
+again on it (real PostgreSQL; the connection is killed with pg_terminate_backend)."""
 import os
 
 import pytest
@@ -7,9 +8,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from common.db import Store, green_engine
+from common.db import Store, array_literal, execute_prepared, green_engine
 
 URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+DOUBLED = "SELECT n * 2 FROM unnest(CAST($1 AS int[])) AS n ORDER BY n"
 
 
 @pytest.fixture
@@ -51,3 +53,30 @@ def test_without_it_the_first_statement_after_the_restart_fails(engine):
     with pytest.raises(DBAPIError) as failure, engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     assert failure.value.connection_invalidated
+
+
+def doubled(connection, values):
+    return execute_prepared(connection, "doubled", DOUBLED, (array_literal(values),)).scalars().all()
+
+
+def test_a_prepared_statement_is_prepared_once_per_connection_and_kept_across_a_rollback(engine):
+    with engine.connect() as connection:
+        assert doubled(connection, [3, 1]) == [2, 6]
+        assert doubled(connection, [5]) == [10]
+        assert connection.execute(text("SELECT count(*) FROM pg_prepared_statements WHERE name = 'doubled'")
+                                  ).scalar_one() == 1
+        connection.rollback()
+    with engine.connect() as connection:  # the same connection, back from the pool
+        assert doubled(connection, [7]) == [14]
+
+
+def test_the_connection_that_replaces_a_dead_one_prepares_the_statement_again(engine):
+    with engine.connect() as connection:
+        doubled(connection, [1])
+        first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    kill(first)
+    with pytest.raises(DBAPIError), engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
+        assert doubled(connection, [4]) == [8]
