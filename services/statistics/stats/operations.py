@@ -22,12 +22,13 @@ COUNTS = monthly.COUNTS
 
 class _Adding:
     """Rows added to the counts kept under their ``keys`` in one statement (a statement may not
-    touch a row twice: callers add up one row's counts first). ``kept``: columns a row keeps
-    once it has them (a settlement carries no terms: a row it created gets them from the next
-    event that does)."""
+    touch a row twice: callers add up one row's counts first), in key order, so that two events
+    adding to the same rows lock them in the same order and never deadlock. ``kept``: columns a
+    row keeps once it has them (a settlement carries no terms: a row it created gets them from
+    the next event that does)."""
 
     def __init__(self, model, keys, counts, kept=()):
-        self.table, self.columns = model.__table__, (*keys, *kept, *counts)
+        self.table, self.keys, self.columns = model.__table__, keys, (*keys, *kept, *counts)
         table = self.table.name
         self.then = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(
             [f'"{c}" = coalesce({table}."{c}", excluded."{c}")' for c in kept]
@@ -36,6 +37,7 @@ class _Adding:
     def __call__(self, session, rows):
         """``rows``: dicts with every column."""
         if rows:
+            rows = sorted(rows, key=lambda row: tuple("" if row[k] is None else str(row[k]) for k in self.keys))
             insert_rows(session, self.table, self.columns, [tuple(row[c] for c in self.columns) for row in rows],
                         self.then)
 
