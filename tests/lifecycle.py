@@ -129,16 +129,19 @@ def submit_claim_csv(gateway, p, text, all_accepted=None):
     return eventually(attempt)
 
 
+def reconciliation(gateway, p):
+    """The region's reconciliation (对账) over the China days around today."""
+    today = china_today()
+    return gateway.ok("GET", f"/v1/reconciliation/{p.region}", p.manager, params={
+        "from": (today - datetime.timedelta(days=1)).isoformat(), "to": (today + datetime.timedelta(days=1)).isoformat()})
+
+
 def submit_claim(gateway, p, codes):
     """One application for ``codes``, sent once settlement has heard of every use: uses arrive as
     events, and an application sent earlier has the lines of uses not yet heard of refused, while a
     second one then finds the first one's lines already claimed."""
-    today = china_today()
-    params = {"from": (today - datetime.timedelta(days=1)).isoformat(),
-              "to": (today + datetime.timedelta(days=1)).isoformat()}
-
     def heard_of_every_use():
-        report = gateway.ok("GET", f"/v1/reconciliation/{p.region}", p.manager, params=params)
+        report = reconciliation(gateway, p)
         unclaimed = {line["code"] for line in report["differences"]["used_not_claimed"]["lines"]}
         assert set(codes) <= unclaimed, (codes, unclaimed)
     eventually(heard_of_every_use)

@@ -7,7 +7,6 @@ from tests import lifecycle
 from tests.platform import china_today, eventually, id_number, new_region
 
 
-
 def general_template(gateway, p, pool=2, **terms):
     year = china_today().year
     template = gateway.ok("POST", "/v1/templates", p.manager, {

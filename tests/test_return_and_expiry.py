@@ -12,7 +12,6 @@ from tests import lifecycle
 from tests.platform import china_today, eventually, new_region
 
 
-
 def answered(send, status):
     """Send until the answer is ``status``: the services hear of claims and returns by events."""
     def attempt():

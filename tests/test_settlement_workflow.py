@@ -2,14 +2,13 @@
 review workflow and its refusals, funding pools that never go below zero under concurrent
 approvals, the bank payment file and its answer, write-off everywhere, reconciliation. The test
 platform asks for a second approver above 1,500 yuan (DUAL_APPROVAL_FEN)."""
-import datetime
 import threading
 import uuid
 
 import pytest
 
 from tests import lifecycle
-from tests.platform import Gateway, china_today, eventually, new_region
+from tests.platform import Gateway, eventually, new_region
 
 FACE = 80000  # lifecycle's general template: a face-value voucher of 800 yuan
 
@@ -192,9 +191,7 @@ def test_reconciliation_lists_what_was_used_but_not_claimed_and_what_is_approved
     allocate(gateway, p, 500000)
     gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/review", p.reviewer)
     gateway.ok("POST", f"/v1/subsidy-claims/{claim_id}/approval", p.manager, {})
-    today = china_today()
-    params = {"from": (today - datetime.timedelta(days=1)).isoformat(), "to": (today + datetime.timedelta(days=1)).isoformat()}
-    report = gateway.ok("GET", f"/v1/reconciliation/{p.region}", p.manager, params=params)
+    report = lifecycle.reconciliation(gateway, p)
     assert report["totals"]["used"]["vouchers"] == 2
     assert (report["totals"]["approved"]["vouchers"], report["totals"]["paid"]["vouchers"]) == (1, 0)
     assert [line["code"] for line in report["differences"]["used_not_claimed"]["lines"]] == [unclaimed_code]
@@ -202,13 +199,13 @@ def test_reconciliation_lists_what_was_used_but_not_claimed_and_what_is_approved
     assert report["issuance"]["issued"] == 2
 
     lifecycle.pay_everything(gateway, p)
-    settled = eventually(lambda: _written_off(gateway, p, params))
+    settled = eventually(lambda: _written_off(gateway, p))
     assert "approved_not_paid" not in settled["differences"]
     assert settled["totals"]["paid"] == {"vouchers": 1, "fen": FACE}
 
 
-def _written_off(gateway, p, params):
-    report = gateway.ok("GET", f"/v1/reconciliation/{p.region}", p.manager, params=params)
+def _written_off(gateway, p):
+    report = lifecycle.reconciliation(gateway, p)
     assert report["totals"]["written_off"]["vouchers"] == 1, report
     return report
 

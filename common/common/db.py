@@ -56,7 +56,6 @@ _REQUESTS_DONE = text("""
     FROM unnest(CAST(:keys AS text[]), CAST(:responses AS text[])) AS done (request_key, response)
     WHERE requests.request_key = done.request_key""")
 _REQUESTS_FORGET = text("DELETE FROM requests WHERE request_key = ANY(:keys)")
-_POSTGRESQL = postgresql.dialect()
 _INBOX = text("""
     INSERT INTO inbox (event_id, handler) VALUES (:event_id, :handler)
     ON CONFLICT DO NOTHING RETURNING event_id""")
@@ -111,6 +110,9 @@ def _array_element(value):
     if isinstance(value, bytes):
         return '"\\\\x' + value.hex() + '"'  # bytea's hex form, its backslash escaped in the array
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_POSTGRESQL = postgresql.dialect()
 
 
 @functools.lru_cache(maxsize=None)
