@@ -17,6 +17,7 @@ them (CPU per process, server-side time per entrypoint, phases) goes to stderr, 
 """
 import datetime
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -41,6 +42,18 @@ import launcher  # noqa: E402  (scripts/launcher.py: profiles, URLs, each servic
 
 PROFILE = os.environ.get("VT_PROFILE", "dev")
 GATEWAY_URL = os.environ.get("GATEWAY_URL") or launcher.url(PROFILE, "gateway")
+
+
+def processes_of(service):
+    """The running processes of ``service``: ``launcher.py up --replicas N`` runs N of each."""
+    return [name for name in launcher.running(PROFILE)
+            if launcher.service_of(name)[0] == service and launcher.pid_of(PROFILE, name)] or [service]
+
+
+# The load's clients take the gateways in turn: every replica when the launcher runs several.
+GATEWAY_URLS = ([GATEWAY_URL] if os.environ.get("GATEWAY_URL")
+                else [launcher.url(PROFILE, name) for name in processes_of("gateway")])
+_gateway_turn = itertools.count()
 SCRATCH_DB = "vt_bench"
 UNLIMITED = 1_000_000  # requests per second: a benchmark client is never throttled
 
@@ -121,7 +134,7 @@ class LoadClient:
 
     def __init__(self, credentials):
         from urllib.parse import urlsplit
-        url = urlsplit(GATEWAY_URL)
+        url = urlsplit(GATEWAY_URLS[next(_gateway_turn) % len(GATEWAY_URLS)])
         self.host, self.port = url.hostname, url.port or 80
         self.credentials = credentials
         self.connection = None
@@ -534,7 +547,8 @@ class CpuMeter:
         self.marks = {}
 
     def _sample(self):
-        pids = {name: [launcher.pid_of(PROFILE, name)] for name in launcher.SERVICES}
+        pids = {name: [launcher.pid_of(PROFILE, process) for process in processes_of(name)]
+                for name in launcher.SERVICES}
         pids["postgres"] = _processes_named("postgres")
         pids["rabbitmq"] = _processes_named("beam.smp")
         pids["bench"] = [os.getpid(), *self.extra_pids]
@@ -589,19 +603,19 @@ _SAMPLE = re.compile(r'^entrypoint_latency_seconds_(sum|count)\{entrypoint="([^"
 def entrypoint_times():
     """``{(service, entrypoint): (seconds, calls)}`` from every service's /metrics."""
     totals = {}
-    for name in launcher.SERVICES:
+    for name in [process for service in launcher.SERVICES for process in processes_of(service)]:
         try:
             with urllib.request.urlopen(launcher.url(PROFILE, name, "/metrics"), timeout=5) as response:
                 text = response.read().decode()
         except (urllib.error.URLError, OSError):
             continue
-        for line in text.splitlines():
+        for line in text.splitlines():  # replicas of a service add up
             match = _SAMPLE.match(line)
             if match:
                 kind, entrypoint, service, value = match.groups()
                 seconds, calls = totals.get((service, entrypoint), (0.0, 0))
-                totals[(service, entrypoint)] = ((float(value), calls) if kind == "sum"
-                                                 else (seconds, int(float(value))))
+                totals[(service, entrypoint)] = ((seconds + float(value), calls) if kind == "sum"
+                                                 else (seconds, calls + int(float(value))))
     return totals
 
 
@@ -931,7 +945,7 @@ def memory_mb(field="VmRSS"):
     """Each platform process's ``field`` of /proc/<pid>/status in MB: ``VmRSS`` now, ``VmHWM``
     its peak since it started."""
     found = {}
-    for name in launcher.SERVICES:
+    for name in [process for service in launcher.SERVICES for process in processes_of(service)]:
         pid = launcher.pid_of(PROFILE, name)
         try:
             with open(f"/proc/{pid}/status") as status:

@@ -1,6 +1,6 @@
 """Bring the whole platform up on this machine, or down.
 
-    python scripts/launcher.py up   [--profile dev|test]
+    python scripts/launcher.py up   [--profile dev|test] [--replicas N]
     python scripts/launcher.py down [--profile dev|test]
     python scripts/launcher.py status
     python scripts/launcher.py gateway-cli add-client --role manager --region 430000 --name "Hunan HR"
@@ -9,6 +9,9 @@
 A profile is a set of databases, a RabbitMQ virtual host and ports, so that the test
 suite's platform never meets a developer's running one. Each service runs as its own
 ``nameko run`` process; pids and logs live in ``.run/<profile>/``.
+
+``--replicas N`` runs N processes of every service, as deploy/k8s does (replicas: 2): the second
+process of a service is named ``<service>-2`` and listens 10 ports above the first.
 """
 import argparse
 import base64
@@ -53,6 +56,19 @@ def say(message):
     print(message, flush=True)
 
 
+REPLICA_PORT_STEP = 10
+
+
+def service_of(process):
+    """``redemption-2`` is the second replica of ``redemption``; ``redemption`` is the first."""
+    name, _, replica = process.rpartition("-")
+    return (name, int(replica)) if name in SERVICES and replica.isdigit() else (process, 1)
+
+
+def process_names(replicas=1):
+    return [name if n == 1 else f"{name}-{n}" for n in range(1, replicas + 1) for name in SERVICES]
+
+
 def run_dir(profile):
     path = ROOT / ".run" / profile
     path.mkdir(parents=True, exist_ok=True)
@@ -90,14 +106,20 @@ def secrets_env(profile):
     return dict(line.split("=", 1) for line in path.read_text().split())
 
 
-def environment(profile, name):
+def port(profile, process):
+    name, replica = service_of(process)
+    return PROFILES[profile]["base_port"] + SERVICES[name][2] + REPLICA_PORT_STEP * (replica - 1)
+
+
+def environment(profile, process):
+    """A process's environment: its service's database and the profile's broker, whichever replica."""
     settings = PROFILES[profile]
     vhost = "" if settings["vhost"] == "/" else settings["vhost"]
-    database = settings["db_prefix"] + name
+    database = settings["db_prefix"] + service_of(process)[0]
     env = {**os.environ, **secrets_env(profile),
            "AMQP_URI": f"amqp://guest:guest@{AMQP_HOST}:{AMQP_PORT}/{vhost}",
            "DATABASE_URL": f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{database}",
-           "WEB_SERVER_ADDRESS": f"127.0.0.1:{settings['base_port'] + SERVICES[name][2]}",
+           "WEB_SERVER_ADDRESS": f"127.0.0.1:{port(profile, process)}",
            "PYTHONWARNINGS": QUIET_WARNINGS}
     env.update(settings.get("env", {}))
     return env
@@ -166,19 +188,24 @@ def pid_of(profile, name):
         return None
 
 
-def start(profile, name):
+def start(profile, name, env=None):
     if pid_of(profile, name):
         return
-    directory, module, _ = SERVICES[name]
+    directory, module, _ = SERVICES[service_of(name)[0]]
     log = open(run_dir(profile) / f"{name}.log", "ab")
     process = subprocess.Popen([VENV_BIN / "nameko", "run", "--config", "config.yml", module], cwd=ROOT / directory,
-                               env=environment(profile, name), stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                               env={**environment(profile, name), **(env or {})}, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
     (run_dir(profile) / f"{name}.pid").write_text(str(process.pid))
 
 
+def running(profile):
+    """Every process of the profile with a pid file, replicas included."""
+    return [path.stem for path in sorted(run_dir(profile).glob("*.pid")) if service_of(path.stem)[0] in SERVICES]
+
+
 def url(profile, name, path=""):
-    return f"http://127.0.0.1:{PROFILES[profile]['base_port'] + SERVICES[name][2]}{path}"
+    return f"http://127.0.0.1:{port(profile, name)}{path}"
 
 
 def ready(profile, name):
@@ -202,18 +229,19 @@ def wait_ready(profile, names, timeout=60):
         raise SystemExit(f"not ready after {timeout}s: {', '.join(sorted(waiting))}; see .run/{profile}/*.log")
 
 
-def up(profile):
+def up(profile, replicas=1):
     check_dependencies()
-    if PROFILES[profile].get("disposable") and not any(pid_of(profile, name) for name in SERVICES):
+    if PROFILES[profile].get("disposable") and not any(pid_of(profile, name) for name in running(profile)):
         reset(profile)
     prepare(profile)
-    for name in SERVICES:
-        start(profile, name)
-    wait_ready(profile, SERVICES)
+    processes = process_names(replicas)
+    for name in processes:  # each gateway enforces its share of a client's rate (ADR 0005)
+        start(profile, name, {"GATEWAY_REPLICAS": str(replicas)})
+    wait_ready(profile, processes)
     say(f"\nplatform is up ({profile}).\n  gateway:  {url(profile, 'gateway')}   (API guide: "
         f"{url(profile, 'gateway', '/openapi.json')})")
-    for name in SERVICES:
-        say(f"  {name + ':':<12}{url(profile, name, '/metrics')}")
+    for name in processes:
+        say(f"  {name + ':':<14}{url(profile, name, '/metrics')}")
     say(f"  logs:     .run/{profile}/<service>.log")
 
 
@@ -232,26 +260,31 @@ def stop(profile, names, sig=signal.SIGTERM, timeout=30):
 
 
 def down(profile):
-    stop(profile, list(SERVICES))
+    stop(profile, sorted(set(SERVICES) | set(running(profile))))
     say(f"platform stopped ({profile})")
 
 
 def status(profile):
-    for name in SERVICES:
+    for name in sorted(set(SERVICES) | set(running(profile))):
         state = "ready" if ready(profile, name) else ("running" if pid_of(profile, name) else "stopped")
-        say(f"{name:<12}{state:<9}{url(profile, name)}")
+        say(f"{name:<14}{state:<9}{url(profile, name)}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "status", "prepare", *OPERATOR_CLIS])
     parser.add_argument("--profile", choices=PROFILES, default=os.environ.get("VT_PROFILE", "dev"))
+    parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", 1)),
+                        help="processes of every service (up only)")
     args, rest = parser.parse_known_args()
     if args.command in OPERATOR_CLIS:  # an operator CLI, with this machine's database and secrets
         service, module = OPERATOR_CLIS[args.command]
         sys.exit(subprocess.run([VENV_BIN / "python", "-m", module, *rest], cwd=ROOT / SERVICES[service][0],
                                 env=environment(args.profile, service)).returncode)
-    {"up": up, "down": down, "status": status, "prepare": prepare}[args.command](args.profile)
+    if args.command == "up":
+        up(args.profile, args.replicas)
+    else:
+        {"down": down, "status": status, "prepare": prepare}[args.command](args.profile)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 import datetime
 import random
 import subprocess
+import threading
 import time
 import uuid
 
@@ -64,6 +65,27 @@ class Gateway:
         response = self.call(method, path, client, body, params=params)
         assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
+
+
+def at_once(gateways, calls):
+    """Send every ``(client, method, path, body)`` from a thread of its own (its own HTTP session,
+    signature and Idempotency-Key), all released together, through ``gateways`` in turn; the
+    responses in order."""
+    responses = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def send(index, client, method, path, body):
+        own = Gateway(gateways[index % len(gateways)].base_url)
+        start.wait()
+        responses[index] = own.call(method, path, client, body)
+
+    threads = [threading.Thread(target=send, args=(i, *request)) for i, request in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(response is not None for response in responses), "a request never returned"
+    return responses
 
 
 def eventually(check, timeout=20.0, interval=0.1):

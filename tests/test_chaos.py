@@ -4,6 +4,7 @@ SIGKILL and started again. Every request is retried with its own Idempotency-Key
 answered, as a provincial platform would. Afterwards each worker holds exactly one voucher,
 each scan used exactly one, every service counts the same, and the invariant checker finds
 nothing wrong in the region. Readiness says not-ready while the broker or the database is down."""
+import itertools
 import os
 import signal
 import subprocess
@@ -76,11 +77,14 @@ class Load:
     vouchers, from THREADS threads paced over LOAD_SECONDS. Each request keeps its
     Idempotency-Key through its retries: at most one effect, whatever was lost on the way."""
 
-    def __init__(self, gateway, p, claimers, codes):
-        self.gateway, self.p = gateway, p
-        work = [("claim", number) for number in claimers] + [("use", code) for code in codes]
+    def __init__(self, gateways, p, claimers, codes):
+        self.gateways, self.p = gateways, p
+        # claims and uses spread evenly over the load, so that a fault in its middle meets both
+        work = [(kind, subject) for _, kind, subject in sorted(
+            [(i / len(claimers), "claim", number) for i, number in enumerate(claimers)]
+            + [(i / len(codes), "use", code) for i, code in enumerate(codes)])]
         self.shares = [work[i::THREADS] for i in range(THREADS)]
-        self.answers, self.retries = {}, 0
+        self.answers, self.retries, self.carried_out = {}, 0, []
         self._lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, args=(share,), daemon=True) for share in self.shares]
 
@@ -90,20 +94,21 @@ class Load:
             thread.start()
         return self
 
-    def _send(self, kind, subject, key):
+    def _send(self, gateway, kind, subject, key):
         if kind == "claim":
-            return self.gateway.call("POST", "/v1/claims", self.p.channel,
-                                     {"template_id": self.p.template_id, "id_number": subject}, headers=key)
-        return self.gateway.call("POST", "/v1/redemptions", self.p.institution,
-                                 {"code": subject, "class_id": self.p.class_id}, headers=key)
+            return gateway.call("POST", "/v1/claims", self.p.channel,
+                                {"template_id": self.p.template_id, "id_number": subject}, headers=key)
+        return gateway.call("POST", "/v1/redemptions", self.p.institution,
+                            {"code": subject, "class_id": self.p.class_id}, headers=key)
 
     def _run(self, share):
+        """Each attempt through the next gateway, as a load balancer retries on another replica."""
         pause = LOAD_SECONDS / max(1, len(share))
-        for kind, subject in share:
+        for number, (kind, subject) in enumerate(share):
             key = {"Idempotency-Key": str(uuid.uuid4())}
-            while True:
+            for attempt in itertools.count(number):
                 try:
-                    response = self._send(kind, subject, key)
+                    response = self._send(self.gateways[attempt % len(self.gateways)], kind, subject, key)
                     status, body = response.status_code, response.json()
                 except (requests.RequestException, ValueError) as exc:
                     status, body = 0, {"error": exc.__class__.__name__}
@@ -113,6 +118,9 @@ class Load:
                     self.retries += 1
                 time.sleep(0.5)
             self.answers[(kind, subject)] = (status, body)
+            if status == 201:
+                with self._lock:
+                    self.carried_out.append((kind, time.monotonic()))
             time.sleep(pause)
 
     def finish(self):
@@ -126,15 +134,16 @@ class Load:
         return self
 
 
-def prepared(gateway, clients, quiet):
+def prepared(gateway, clients, quiet, gateways=None):
     """A region with a pool of exactly CLAIMERS general vouchers (a claim applied twice would
-    leave someone without one) and SCANNED trainees holding a targeted voucher each."""
+    leave someone without one) and SCANNED trainees holding a targeted voucher each; the load
+    goes through ``gateways`` (the one gateway if not given)."""
     p = lifecycle.register(gateway, clients, new_region(), roster_size=SCANNED)
     lifecycle.create_templates(gateway, p, pool_size=CLAIMERS)
     lifecycle.issue_targeted(gateway, p)
     quiet()
     codes = [eventually(lambda: lifecycle.targeted_code(gateway, p, worker)) for worker in p.workers]
-    return p, Load(gateway, p, distinct_id_numbers(CLAIMERS, exclude=p.workers), codes)
+    return p, Load(gateways or [gateway], p, distinct_id_numbers(CLAIMERS, exclude=p.workers), codes)
 
 
 def everything_agrees(gateway, rpc, quiet, profile, p):

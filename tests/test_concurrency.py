@@ -1,32 +1,11 @@
 """Races decided by the database, not by luck: many signed requests at the same instant,
 each with its own Idempotency-Key, through the gateway, against one template."""
 import datetime
-import threading
 from collections import Counter
 
-from tests.platform import Gateway, distinct_id_numbers, eventually, id_number, new_region
+from tests.platform import at_once, distinct_id_numbers, eventually, id_number, new_region
 
 OCCUPATION, LEVEL = "6-31-01-03", 4
-
-
-def at_once(gateway, client, requests):
-    """Send every ``(method, path, body)`` from a thread of its own (its own HTTP session,
-    its own signature and Idempotency-Key), all released together; the responses in order."""
-    responses = [None] * len(requests)
-    start = threading.Barrier(len(requests))
-
-    def send(index, method, path, body):
-        own = Gateway(gateway.base_url)
-        start.wait()
-        responses[index] = own.call(method, path, client, body)
-
-    threads = [threading.Thread(target=send, args=(i, *request)) for i, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert all(response is not None for response in responses), "a request never returned"
-    return responses
 
 
 def outcomes(responses):
@@ -48,8 +27,8 @@ def test_fifty_workers_racing_for_the_last_ten_vouchers_get_exactly_ten(gateway,
     gateway.ok("POST", f"/v1/templates/{template_id}/pool", manager, {"quantity": 10})
     workers = distinct_id_numbers(50)
 
-    responses = at_once(gateway, channel, [
-        ("POST", "/v1/claims", {"template_id": template_id, "id_number": worker}) for worker in workers])
+    responses = at_once([gateway], [
+        (channel, "POST", "/v1/claims", {"template_id": template_id, "id_number": worker}) for worker in workers])
 
     assert outcomes(responses) == {(201, None): 10, (422, "pool_exhausted"): 40}
     codes = [r.json()["code"] for r in responses if r.status_code == 201]
@@ -69,8 +48,8 @@ def test_one_worker_claiming_from_twenty_threads_at_once_gets_one_voucher(gatewa
     gateway.ok("POST", f"/v1/templates/{template_id}/pool", manager, {"quantity": 50})
     worker = id_number()
 
-    responses = at_once(gateway, channel, [
-        ("POST", "/v1/claims", {"template_id": template_id, "id_number": worker})] * 20)
+    responses = at_once([gateway], [
+        (channel, "POST", "/v1/claims", {"template_id": template_id, "id_number": worker})] * 20)
 
     assert outcomes(responses) == {(201, None): 1, (422, "already_claimed"): 19}
     summary = rpc.issuance.region_summary(region_code=region)
@@ -82,8 +61,8 @@ def test_concurrent_pool_issuances_never_pass_the_templates_quantity(gateway, cl
     manager = clients("manager", region, rate_limit=1000)
     template_id = general_template(gateway, manager, region, quantity=100)
 
-    responses = at_once(gateway, manager, [
-        ("POST", f"/v1/templates/{template_id}/pool", {"quantity": 10})] * 20)
+    responses = at_once([gateway], [
+        (manager, "POST", f"/v1/templates/{template_id}/pool", {"quantity": 10})] * 20)
 
     assert outcomes(responses) == {(201, None): 10, (409, "quantity_exceeded"): 10}
     assert rpc.issuance.region_summary(region_code=region)["issued"] == 100

@@ -3,7 +3,6 @@ signed dynamic QR codes, scanner devices, offline uploads and their conflicts, o
 reversal of a mistaken use."""
 import base64
 import datetime
-import threading
 import time
 
 import pytest
@@ -13,7 +12,7 @@ from voucher_client import qr
 
 from common.identity import Sealer
 from tests import lifecycle
-from tests.platform import Gateway, eventually, new_region
+from tests.platform import at_once, eventually, new_region
 
 import launcher  # scripts/launcher.py, put on sys.path by conftest
 
@@ -156,18 +155,9 @@ def test_a_hundred_devices_scanning_one_voucher_at_once_use_it_exactly_once(gate
     code = claimed(gateway, p, p.workers[0])
     payload = qr_of(gateway, p, code, p.workers[0])["payload"]
     scanners = [device(gateway, p, f"扫码枪 {n}")[0] for n in range(100)]
-    responses, start = [None] * 100, threading.Barrier(100)
 
-    def scan(index):
-        own = Gateway(gateway.base_url)
-        start.wait()
-        responses[index] = own.call("POST", "/v1/redemptions", scanners[index], {"qr": payload,
-                                                                                "class_id": p.class_id})
-    threads = [threading.Thread(target=scan, args=(n,)) for n in range(100)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    responses = at_once([gateway], [(scanner, "POST", "/v1/redemptions", {"qr": payload, "class_id": p.class_id})
+                                    for scanner in scanners])
 
     statuses = sorted((r.status_code, r.json().get("error")) for r in responses)
     assert statuses == [(201, None)] + [(409, "already_used")] * 99, statuses

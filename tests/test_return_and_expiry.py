@@ -86,31 +86,32 @@ def test_only_the_holder_returns_only_an_unused_voucher_and_a_returned_one_is_ne
     refused(give_back(gateway, p, a[:-1] + ("0" if a[-1] != "0" else "1"), first), 400, "invalid_code")
 
 
-def _deliver_claim(amqp_uri, region, valid_until):
-    """A claim whose voucher's own last day has passed, straight into redemption's queue."""
+def deliver_claims(amqp_uri, region, valid_until, count=1):
+    """``count`` claims of vouchers with the given last day, as one event straight into
+    redemption's queue; their codes."""
     year = china_today().year
     template = {"template_id": str(uuid.uuid4()), "region_code": region, "function": "face_value",
                 "distribution": "general", "face_value_fen": 50000, "subsidy_standard_fen": None,
                 "occupation": lifecycle.OCCUPATION, "skill_level": lifecycle.LEVEL, "institution_ids": None,
                 "funding_source": "就业补助资金", "valid_from": f"{year - 1}-01-01", "valid_until": f"{year}-12-31"}
-    voucher = {"voucher_id": str(uuid.uuid4()), "code": codes.new_code(), "person_key": uuid.uuid4().hex * 2,
-               "claimed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-               "valid_until": valid_until.isoformat()}
-    event = Event(type="vouchers_claimed", source="issuance", aggregate_id=voucher["voucher_id"],
-                  payload={"template": template, "vouchers": [voucher]})
+    claimed_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    vouchers = [{"voucher_id": str(uuid.uuid4()), "code": codes.new_code(), "person_key": uuid.uuid4().hex * 2,
+                 "claimed_at": claimed_at, "valid_until": valid_until.isoformat()} for _ in range(count)]
+    event = Event(type="vouchers_claimed", source="issuance", aggregate_id=vouchers[0]["voucher_id"],
+                  payload={"template": template, "vouchers": vouchers})
     queue = queue_names("issuance", "vouchers_claimed", "redemption", "handle_vouchers_claimed")[0]
     with Connection(amqp_uri) as connection:
         connection.Producer().publish(event.to_message(), exchange="", routing_key=queue, serializer="json",
                                       delivery_mode=2)
-    return voucher["code"]
+    return [voucher["code"] for voucher in vouchers]
 
 
 def test_a_claimed_voucher_unused_past_its_own_last_day_expires_by_itself(gateway, clients, amqp_uri, profile):
     region = new_region()
     manager = clients("manager", region)
     today = china_today()
-    past = _deliver_claim(amqp_uri, region, today - datetime.timedelta(days=2))
-    current = _deliver_claim(amqp_uri, region, today + datetime.timedelta(days=30))
+    [past] = deliver_claims(amqp_uri, region, today - datetime.timedelta(days=2))
+    [current] = deliver_claims(amqp_uri, region, today + datetime.timedelta(days=30))
 
     def expired():
         verdict = verify(gateway, manager, past)
