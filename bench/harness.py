@@ -50,6 +50,10 @@ def processes_of(service):
             if launcher.service_of(name)[0] == service and launcher.pid_of(PROFILE, name)] or [service]
 
 
+def platform_processes():
+    return [process for service in launcher.SERVICES for process in processes_of(service)]
+
+
 # The load's clients take the gateways in turn: every replica when the launcher runs several.
 GATEWAY_URLS = ([GATEWAY_URL] if os.environ.get("GATEWAY_URL")
                 else [launcher.url(PROFILE, name) for name in processes_of("gateway")])
@@ -603,7 +607,7 @@ _SAMPLE = re.compile(r'^entrypoint_latency_seconds_(sum|count)\{entrypoint="([^"
 def entrypoint_times():
     """``{(service, entrypoint): (seconds, calls)}`` from every service's /metrics."""
     totals = {}
-    for name in [process for service in launcher.SERVICES for process in processes_of(service)]:
+    for name in platform_processes():
         try:
             with urllib.request.urlopen(launcher.url(PROFILE, name, "/metrics"), timeout=5) as response:
                 text = response.read().decode()
@@ -945,7 +949,7 @@ def memory_mb(field="VmRSS"):
     """Each platform process's ``field`` of /proc/<pid>/status in MB: ``VmRSS`` now, ``VmHWM``
     its peak since it started."""
     found = {}
-    for name in [process for service in launcher.SERVICES for process in processes_of(service)]:
+    for name in platform_processes():
         pid = launcher.pid_of(PROFILE, name)
         try:
             with open(f"/proc/{pid}/status") as status:
