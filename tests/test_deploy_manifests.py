@@ -6,10 +6,10 @@
   (compose-spec/compose-spec ``schema/compose-spec.json``), as vendored in the
   ``check-jsonschema`` package;
 
-and then what the schemas cannot say: every Deployment has probes, resource limits and a
-non-root security context, every service has its Deployment, Service and migration Job, no
-Secret in the repository holds anything but placeholders, and compose, Prometheus and Grafana
-agree with each other on names and ports.
+and then what the schemas cannot say: every Deployment has probes, resource limits, a non-root
+security context, and replicas spread over nodes under a disruption budget; every service has
+its Deployment, Service and migration Job; no Secret in the repository holds anything but
+placeholders; and compose, Prometheus and Grafana agree with each other on names and ports.
 """
 import base64
 import binascii
@@ -209,6 +209,22 @@ def test_deployment_is_probed_limited_and_unprivileged(name):
         assert (liveness.get("path"), liveness.get("port")) == ("/health/live", port), \
             f"{container['name']}: liveness probe must be GET /health/live"
     assert_limited_and_unprivileged(spec)
+
+
+@pytest.mark.parametrize("name", sorted(objects("Deployment")))
+def test_replicas_are_spread_over_nodes_and_evicted_one_at_a_time(name):
+    """Two replicas at least, which tests/test_replicas.py shows carry each other's work, on
+    different nodes where the cluster has them, and never both evicted by a drain."""
+    deployment = objects("Deployment")[name]
+    pods = deployment["spec"]["selector"]["matchLabels"]
+    assert deployment["spec"]["replicas"] >= 2
+    assert pods.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    [spread] = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert (spread["topologyKey"], spread["maxSkew"], spread["labelSelector"]["matchLabels"]) == (
+        "kubernetes.io/hostname", 1, pods)
+    budget = objects("PodDisruptionBudget")[name]["spec"]
+    assert budget["selector"]["matchLabels"] == pods
+    assert budget.get("maxUnavailable") == 1 or budget.get("minAvailable", 0) >= 1, budget
 
 
 @pytest.mark.parametrize("name", sorted(objects("Job")))

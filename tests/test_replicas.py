@@ -9,6 +9,7 @@ import signal
 import time
 
 import pytest
+import requests
 
 import launcher  # scripts/launcher.py, put on sys.path by conftest
 from tests import lifecycle
@@ -131,6 +132,16 @@ def test_a_replica_killed_under_load_leaves_its_twin_carrying_the_work(
     meanwhile = {kind for kind, at in load.carried_out if down_since + 0.5 < at < down_until}
     assert VICTIMS[victim] <= meanwhile, f"nothing of {VICTIMS[victim] - meanwhile} was carried out meanwhile"
     everything_agrees(gateways[0], rpc, quiet, running_platform, p)
+
+
+def test_every_second_replica_took_its_share(gateways, running_platform):
+    """Last in the module: the tests above went through both processes of every service."""
+    for name in SECOND:
+        metrics = requests.get(launcher.url(running_platform, name, "/metrics"), timeout=5).text
+        handled = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                      if line.startswith("entrypoint_calls_total{") and any(
+                          f'kind="{kind}"' in line for kind in ("Rpc", "Subscription", "ApiEndpoint")))
+        assert handled > 0, f"{name} handled no request, command or event"
 
 
 def _equal(found, expected):
