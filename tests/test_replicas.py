@@ -10,6 +10,10 @@ import time
 
 import pytest
 import requests
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from common.identity import Sealer
 
 import launcher  # scripts/launcher.py, put on sys.path by conftest
 from tests import lifecycle
@@ -28,8 +32,8 @@ def gateways(running_platform):
     """Both gateways, while a second process of every service runs beside the first."""
     if launcher.pid_of(running_platform, "gateway") is None:
         pytest.skip("the platform under test was not started by this machine's launcher")
-    for name in SECOND:
-        launcher.start(running_platform, name)
+    for name in SECOND:  # the second redemption keeps its QR keys a minute (the first: not at all)
+        launcher.start(running_platform, name, {"QR_KEY_CACHE_SECONDS": "60"})
     try:
         launcher.wait_ready(running_platform, SECOND, timeout=120)
         yield [Gateway(launcher.url(running_platform, name)) for name in ("gateway", "gateway-2")]
@@ -62,6 +66,33 @@ def test_a_hundred_devices_on_two_gateways_use_one_voucher_exactly_once(gateways
                                    for scanner in scanners])
 
     assert sorted(outcomes(responses).items()) == [((201, None), 1), ((409, "already_used"), 99)]
+
+
+def test_a_qr_key_made_while_two_redemption_replicas_run_verifies_on_both_at_once(
+        gateways, clients, running_platform, database_url):
+    """One replica signs with a key the other has not read yet (its keys are a minute old): the
+    other reads the keys again rather than refuse a genuine code as signed by an unknown key."""
+    from redemption.dependencies import add_key
+    p = lifecycle.register(gateways[0], clients, new_region(), roster_size=1)
+    lifecycle.create_templates(gateways[0], p, pool_size=1)
+    code = claimed(gateways[0], p, p.workers[0])
+    for _ in range(4):  # both replicas read the key set now
+        payload = qr_of(gateways[0], p, code, p.workers[0])["payload"]
+        assert gateways[1].ok("POST", "/v1/vouchers/verification", p.institution, {"qr": payload})["usable"]
+    engine = create_engine(database_url("redemption"))
+    with Session(engine) as session, session.begin():
+        new_key = add_key(session, Sealer(launcher.environment(running_platform, "redemption")["PII_ENCRYPTION_KEY"])
+                          ).key_id
+    engine.dispose()
+
+    signers = set()
+    for n in range(8):  # a code, then two verifications in a row: one lands on each replica
+        payload = qr_of(gateways[n % 2], p, code, p.workers[0])["payload"]
+        signers.add(payload.split(".")[1])
+        for gateway in gateways:
+            verdict = gateway.call("POST", "/v1/vouchers/verification", p.institution, {"qr": payload})
+            assert verdict.status_code == 200 and verdict.json()["usable"], verdict.text
+    assert new_key in signers, "no code was signed by the new key: the race was not run"
 
 
 def test_two_redemption_sweeps_expire_each_claimed_voucher_once(gateways, clients, amqp_uri, quiet):

@@ -73,6 +73,11 @@ def test_anything_else_is_refused_as_malformed_or_forged(key, text):
     assert refusal(text, {"k1": key[1]}) in ("qr_malformed", "qr_forged")
 
 
+def test_a_payload_names_its_key_before_it_is_checked_and_anything_else_names_none(key):
+    assert qr.key_id_of(payload(key, key_id="q0a1b2c3d")) == "q0a1b2c3d"
+    assert [qr.key_id_of(text) for text in ("", "hello", "VT2.k1.abc.def", "VT1.k1.abc", None, 42)] == [None] * 6
+
+
 def _flip(text):
     """The same text with its middle character changed to another base64url character."""
     middle = len(text) // 2

@@ -73,23 +73,29 @@ def sign(private_key, key_id, code, person_key, now=None, lifetime=LIFETIME_SECO
     return f"{signed}.{_b64(signature)}", expires_at
 
 
+def key_id_of(payload):
+    """The id of the key a payload says signed it, or None for what is not shaped like a payload."""
+    parts = payload.split(".") if isinstance(payload, str) else []
+    return parts[1] if len(parts) == 4 and parts[0] == PREFIX else None
+
+
 def verify(payload, public_keys, now=None):
     """The ``Scan`` a genuine, fresh payload stands for, or ``QrRefused``.
 
     ``public_keys``: {key id: 32 raw public key bytes} of the keys that verify now (the published
     set without its retired keys); a key id outside it is refused as unknown, or as retired when
     ``public_keys`` maps it to None. ``now``: the moment of the scan (Unix seconds)."""
-    parts = payload.split(".") if isinstance(payload, str) else []
-    if len(parts) != 4 or parts[0] != PREFIX:
+    signer = key_id_of(payload)
+    if signer is None:
         raise QrRefused("qr_malformed", "This is not a voucher QR code of this platform.")
-    _, key_id, body, signature = parts
-    if key_id not in public_keys:
+    _, _, body, signature = payload.split(".")
+    if signer not in public_keys:
         raise QrRefused("qr_key_unknown", "This QR code was signed with a key this platform does not know.")
-    if public_keys[key_id] is None:
+    if public_keys[signer] is None:
         raise QrRefused("qr_key_retired", "This QR code was signed with a retired key; show a fresh code.")
     try:
-        _public_key(public_keys[key_id]).verify(
-            _unb64(signature), f"{PREFIX}.{key_id}.{body}".encode("ascii"))
+        _public_key(public_keys[signer]).verify(
+            _unb64(signature), f"{PREFIX}.{signer}.{body}".encode("ascii"))
         code, tag, expires_at = _BODY.unpack(_unb64(body))
         code = code.decode("ascii")
     except (InvalidSignature, ValueError, struct.error, UnicodeDecodeError):
@@ -100,7 +106,7 @@ def verify(payload, public_keys, now=None):
     if expires_at - moment > LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
         raise QrRefused("qr_not_yet_valid", "This QR code claims a validity longer than any code has; check "
                                             "the scanner's clock.")
-    return Scan(key_id, code, tag, expires_at)
+    return Scan(signer, code, tag, expires_at)
 
 
 @functools.lru_cache(maxsize=64)

@@ -6,8 +6,9 @@
 
 Rotate first, wait until every code signed by the old key has expired (two minutes) and the
 scanners have fetched the new key set (GET /v1/qr-keys; an hour is plenty), then retire the old
-key: from then on codes signed by it are refused (``qr_key_retired``). The service notices within
-QR_KEY_CACHE_SECONDS. Needs DATABASE_URL (or redemption's config.yml) and PII_ENCRYPTION_KEY.
+key: from then on codes signed by it are refused (``qr_key_retired``). Each replica notices a
+rotation or retirement within QR_KEY_CACHE_SECONDS, and a key it has not read yet at the first
+code signed by it. Needs DATABASE_URL (or redemption's config.yml) and PII_ENCRYPTION_KEY.
 """
 import argparse
 import os

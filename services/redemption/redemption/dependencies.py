@@ -24,9 +24,16 @@ class QrKeys(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self
 
-    def verifying(self, session):
-        """{key id: public key bytes} of the keys that verify, and None for each retired key."""
+    def verifying(self, session, payloads=()):
+        """{key id: public key bytes} of the keys that verify, and None for each retired key. Read
+        again at once if one of the QR ``payloads`` about to be checked names a key not read yet:
+        another replica may have made it since (the first key, a rotation), and its codes are
+        genuine. A made-up key id costs one more read of a table of a few rows."""
         self._refresh(session)
+        named = {qr.key_id_of(payload) for payload in payloads} - {None}
+        if not named <= self._verifying.keys():
+            self._read_at = float("-inf")
+            self._refresh(session)
         return self._verifying
 
     def signing(self, session):

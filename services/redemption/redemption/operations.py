@@ -312,7 +312,7 @@ def verify(tx, *, keys, code=None, qr_payload=None, now=None):
     """验真: authenticity and state, without using the voucher. A QR code is checked for its
     signature, its freshness and its holder; a typed code for its check character."""
     now = now or _utcnow()
-    voucher_code, tag = _scanned({"code": code, "qr": qr_payload}, keys.verifying(tx.session), now)
+    voucher_code, tag = _scanned({"code": code, "qr": qr_payload}, keys.verifying(tx.session, [qr_payload]), now)
     right = _rights(tx.session, [voucher_code]).get(voucher_code)
     if right is None:
         raise NotFound("voucher_not_claimed", "No claimed voucher has this code.")
@@ -330,7 +330,7 @@ def redeem_vouchers(tx, batch, *, keys, now=None):
     says why, as if it had come alone and in this order."""
     now = now or _utcnow()
     outcomes, scanned = [None] * len(batch), {}
-    verifying = keys.verifying(tx.session)
+    verifying = keys.verifying(tx.session, [command.get("qr") for command in batch])
     for index, command in enumerate(batch):
         try:
             scanned[index] = _scanned(command, verifying, now)
@@ -402,7 +402,7 @@ def redeem_offline(tx, *, device_id, institution_id, scans, keys, now=None):
             OfflineScan.device_id == device_id,
             OfflineScan.sequence.in_([scan["sequence"] for scan in scans])))}
     fresh = sorted((scan for scan in scans if scan["sequence"] not in answered), key=lambda scan: scan["sequence"])
-    verifying, scanned = keys.verifying(tx.session), {}
+    verifying, scanned = keys.verifying(tx.session, [scan.get("qr") for scan in fresh]), {}
     for scan in fresh:
         try:
             check_scan_time(scan["scanned_at"], now)
