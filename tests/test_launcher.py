@@ -25,3 +25,13 @@ def test_an_unreachable_database_server_is_named_with_how_to_start_it():
     assert result.returncode != 0
     assert "PostgreSQL is not reachable at 127.0.0.1:1" in result.stdout
     assert "pg_ctlcluster" in result.stdout
+
+
+def test_a_second_replica_is_named_after_its_service_and_listens_ten_ports_above_the_first():
+    assert launcher.process_names(2) == [*launcher.SERVICES, *(f"{name}-2" for name in launcher.SERVICES)]
+    assert launcher.service_of("redemption-2") == ("redemption", 2)
+    assert launcher.service_of("redemption") == ("redemption", 1)
+    assert (launcher.port("dev", "redemption"), launcher.port("dev", "redemption-2")) == (8002, 8012)
+    second = launcher.environment("test", "redemption-2")
+    assert second["DATABASE_URL"] == launcher.environment("test", "redemption")["DATABASE_URL"]
+    assert second["WEB_SERVER_ADDRESS"] == "127.0.0.1:18012"
