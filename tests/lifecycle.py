@@ -1,6 +1,7 @@
 """The whole voucher lifecycle as steps, shared by the end-to-end and chaos tests."""
 import datetime
 import random
+import uuid
 from dataclasses import dataclass, field
 
 from tests.platform import china_today, credit_code, eventually, id_number
@@ -120,10 +121,14 @@ def check_in(gateway, p, worker):
 
 def submit_claim_csv(gateway, p, text, all_accepted=None):
     """The application as a CSV file of codes, once every line's use and completion has arrived;
-    ``all_accepted=False`` when some lines are meant to be refused."""
+    ``all_accepted=False`` when some lines are meant to be refused. Retried with one
+    Idempotency-Key, as an integrator would: a first attempt whose answer was lost (a timeout)
+    is answered again rather than made twice."""
+    key = str(uuid.uuid4())
+
     def attempt():
         response = gateway.call("POST", "/v1/subsidy-claims", p.institution, raw=text.encode(),
-                                headers={"Content-Type": "text/csv"})
+                                headers={"Content-Type": "text/csv", "Idempotency-Key": key})
         assert response.status_code == 201, response.text
         return response.json()
     return eventually(attempt)
@@ -137,21 +142,21 @@ def reconciliation(gateway, p):
 
 
 def submit_claim(gateway, p, codes):
-    """One application for ``codes``, sent once settlement has heard of every use: uses arrive as
-    events, and an application sent earlier has the lines of uses not yet heard of refused, while a
-    second one then finds the first one's lines already claimed."""
-    def heard_of_every_use():
-        report = reconciliation(gateway, p)
-        unclaimed = {line["code"] for line in report["differences"]["used_not_claimed"]["lines"]}
-        assert set(codes) <= unclaimed, (codes, unclaimed)
-    eventually(heard_of_every_use)
+    """One application for ``codes``, every line accepted. Send it once the platform is quiet
+    (``quiet()``): settlement accepts a line only for a use and a completed training it has heard
+    of, and both arrive as events; a line refused for that would stay refused in this application,
+    and a second one would find the first one's lines already claimed. Retried with one
+    Idempotency-Key, so that an attempt carried out after its answer was lost (a timeout) is
+    answered again rather than made twice."""
+    key = {"Idempotency-Key": str(uuid.uuid4())}
 
     def attempt():
-        response = gateway.call("POST", "/v1/subsidy-claims", p.institution, {"codes": codes})
+        response = gateway.call("POST", "/v1/subsidy-claims", p.institution, {"codes": codes}, headers=key)
         assert response.status_code == 201, response.text
-        assert all(line["accepted"] for line in response.json()["lines"]), response.text
         return response.json()
-    return eventually(attempt)
+    application = eventually(attempt)
+    assert all(line["accepted"] for line in application["lines"]), application
+    return application
 
 
 def approve_and_disburse(gateway, p, claim_id):

@@ -50,6 +50,7 @@ def test_a_broker_outage_mid_lifecycle_loses_no_event(running_platform, gateway,
         lifecycle.use_targeted(gateway, p, worker)
     for worker in p.workers:
         lifecycle.check_in(gateway, p, worker)
+    quiet()
     claim = lifecycle.submit_claim(gateway, p, [first["code"], second["code"]])
     lifecycle.approve_and_disburse(gateway, p, claim["claim_id"])
 

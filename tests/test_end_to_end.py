@@ -12,7 +12,7 @@ from tests import lifecycle
 from tests.platform import SERVICES, eventually, new_region
 
 
-def test_the_whole_voucher_lifecycle(gateway, clients, rpc):
+def test_the_whole_voucher_lifecycle(gateway, clients, rpc, quiet):
     p = lifecycle.register(gateway, clients, new_region(), roster_size=3)
     lifecycle.create_templates(gateway, p, pool_size=5)
 
@@ -28,6 +28,7 @@ def test_the_whole_voucher_lifecycle(gateway, clients, rpc):
     for worker in p.workers:
         assert lifecycle.check_in(gateway, p, worker)["completed"] is True
 
+    quiet()
     claim = lifecycle.submit_claim(gateway, p, [general["code"]])
     assert claim["status"] == "submitted"
     assert claim["total_fen"] == 80000

@@ -31,6 +31,7 @@ def region(gateway, clients, database_url, vhost):
         lifecycle.use_targeted(gateway, p, worker)
     for worker in p.workers:
         lifecycle.check_in(gateway, p, worker)
+    wait_quiet(database_url, vhost)
     claim = lifecycle.submit_claim(gateway, p, [general["code"]])
     assert lifecycle.approve_and_disburse(gateway, p, claim["claim_id"])["status"] == "disbursed"
     wait_quiet(database_url, vhost)

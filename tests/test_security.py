@@ -11,7 +11,7 @@ from voucher_client import signed_headers
 from common.identity import Sealer
 from gateway import cli
 from tests import lifecycle
-from tests.platform import new_region
+from tests.platform import new_region, wait_quiet
 
 import launcher  # scripts/launcher.py, put on sys.path by conftest
 
@@ -158,13 +158,14 @@ def test_a_client_over_its_rate_gets_429_with_retry_after_and_recovers(gateway, 
 
 
 @pytest.fixture(scope="module")
-def paid(gateway, clients):
+def paid(gateway, clients, database_url, vhost):
     """A province whose institution has a subsidy application in review."""
     q = lifecycle.register(gateway, clients, new_region(), roster_size=1)
     lifecycle.create_templates(gateway, q, pool_size=1)
     code = lifecycle.claim(gateway, q, q.workers[0])["code"]
     lifecycle.redeem(gateway, q, code)
     lifecycle.check_in(gateway, q, q.workers[0])
+    wait_quiet(database_url, vhost)
     q.claim_id = lifecycle.submit_claim(gateway, q, [code])["claim_id"]
     q.code = code
     return q
