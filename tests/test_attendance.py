@@ -3,6 +3,7 @@ check-in by location, by the rotating code, by card and online; schedules that c
 anomalies managers confirm or dismiss; check-in coverage. The geofence, the time windows and
 each anomaly rule's thresholds are tested as plain Python in services/attendance/tests."""
 import datetime
+import uuid
 
 import pytest
 
@@ -156,8 +157,9 @@ def test_an_online_class_is_checked_in_to_by_the_verified_request_and_not_by_loc
         "sessions": [{"starts_at": now.isoformat(), "ends_at": (now + datetime.timedelta(hours=1)).isoformat()}]
     })["class_id"]
     code = lifecycle.claim(gateway, q, q.workers[0])["code"]
+    key = {"Idempotency-Key": str(uuid.uuid4())}  # until redemption has heard of the class and the claim
     eventually(lambda: _created(gateway.call("POST", "/v1/online-redemptions", q.channel, {
-        "code": code, "class_id": online, "id_number": q.workers[0]})))
+        "code": code, "class_id": online, "id_number": q.workers[0]}, headers=key)))
 
     checked = _after_replication(lambda: gateway.call("POST", "/v1/checkins/online", q.channel, {
         "class_id": online, "id_number": q.workers[0]}))
