@@ -150,8 +150,8 @@ def check_in_many(tx, batch, *, code_key, now=None):
             outcomes[index] = refusal
     previous = _previous_located(tx.session, {c["person_key"] for c in accepted.values() if c["latitude"] is not None})
     recorded = _record(tx, scene, accepted.values(), now)
-    if attempts:
-        tx.session.execute(pg_insert(Attempt), attempts)
+    insert_rows(tx.session, Attempt.__table__, ("class_id", "person_key", "at"),
+                [(a["class_id"], a["person_key"], a["at"]) for a in attempts])
     completed = _complete(tx, scene, {(c["class_id"], c["person_key"]) for c in accepted.values()}, now)
     _detect(tx, scene, recorded, previous, attempts, now)
     for index, checkin in accepted.items():
@@ -223,15 +223,8 @@ def _located(training_class, command):
 
 _COLUMNS = ("session_id", "class_id", "person_key", "method", "latitude", "longitude", "accuracy_m", "distance_m",
             "device")
-_RECORD = text("""
-    INSERT INTO checkins (session_id, class_id, person_key, method, latitude, longitude, accuracy_m, distance_m,
-                          device, checked_in_at)
-    SELECT c.*, :at FROM unnest(CAST(:session_id AS uuid[]), CAST(:class_id AS uuid[]), CAST(:person_key AS text[]),
-                                CAST(:method AS text[]), CAST(:latitude AS float8[]), CAST(:longitude AS float8[]),
-                                CAST(:accuracy_m AS float8[]), CAST(:distance_m AS float8[]), CAST(:device AS text[]))
-         AS c (session_id, class_id, person_key, method, latitude, longitude, accuracy_m, distance_m, device)
-    ON CONFLICT ON CONSTRAINT checkins_once_per_session DO NOTHING
-    RETURNING id, session_id, class_id, person_key, method, latitude, longitude, accuracy_m, device, checked_in_at""")
+_ONCE_PER_SESSION = ("ON CONFLICT ON CONSTRAINT checkins_once_per_session DO NOTHING RETURNING id, session_id, "
+                     "class_id, person_key, method, latitude, longitude, accuracy_m, device, checked_in_at")
 
 
 def _record(tx, scene, checkins, now):
@@ -239,7 +232,8 @@ def _record(tx, scene, checkins, now):
     checkins = list(checkins)
     if not checkins:
         return {}
-    rows = tx.session.execute(_RECORD, {"at": now, **{name: [_bind(c[name]) for c in checkins] for name in _COLUMNS}})
+    rows = insert_rows(tx.session, CheckIn.__table__, (*_COLUMNS, "checked_in_at"),
+                       [(*(c[name] for name in _COLUMNS), now) for c in checkins], _ONCE_PER_SESSION)
     recorded = {(row.session_id, row.person_key): row for row in rows}
     if recorded:
         tx.emit_foldable(events.CHECKINS_RECORDED, fold="checkins", payload={"checkins": [
@@ -249,10 +243,6 @@ def _record(tx, scene, checkins, now):
              "method": row.method, "checked_in_at": row.checked_in_at.isoformat()}
             for row in recorded.values()]})
     return recorded
-
-
-def _bind(value):
-    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def _complete(tx, scene, trainees, now):
